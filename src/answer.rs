@@ -1,0 +1,193 @@
+//! Outcomes → the partial batch response Lambda reads: `SqsBatchResponse` with message IDs, or
+//! `KinesisEventResponse` with sequence numbers.
+//!
+//! Every identifier in an answer comes from the batch and is never empty (either would fail the
+//! whole batch). SQS standard: exactly the records not ingested. SQS FIFO: those, and every
+//! later message of a message group that had a failure, so that the group keeps its order.
+//! Kinesis: the first record not ingested; Lambda resumes the shard there.
+
+use std::collections::HashSet;
+
+use aws_lambda_events::event::sqs::SqsBatchResponse;
+use aws_lambda_events::event::streams::KinesisEventResponse;
+use serde::Serialize;
+
+use crate::outcome::Outcome;
+use crate::source::{ItemIdentifier, Record, Source};
+
+/// The function's answer: `{"batchItemFailures":[{"itemIdentifier":"…"}]}` for either source.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Answer {
+    Sqs(SqsBatchResponse),
+    Kinesis(KinesisEventResponse),
+}
+
+impl Answer {
+    /// The reported identifiers, in answer order.
+    pub fn item_identifiers(&self) -> Vec<&str> {
+        match self {
+            Answer::Sqs(response) => response
+                .batch_item_failures
+                .iter()
+                .map(|failure| failure.item_identifier.as_str())
+                .collect(),
+            Answer::Kinesis(response) => response
+                .batch_item_failures
+                .iter()
+                .filter_map(|failure| failure.item_identifier.as_deref())
+                .collect(),
+        }
+    }
+}
+
+/// Builds the answer for `records` given each one's outcome (`outcomes[i]` for `records[i]`).
+/// A record without an outcome was not confirmed and is reported.
+pub fn answer(source: Option<Source>, records: &[Record], outcomes: &[Option<Outcome>]) -> Answer {
+    let ingested = |index: usize| matches!(outcomes.get(index), Some(Some(Outcome::Ingested)));
+    match source {
+        Some(Source::Kinesis) => {
+            let mut response = KinesisEventResponse::default();
+            if let Some(first) = (0..records.len()).find(|&index| !ingested(index)) {
+                response.add_failure(records[first].item_identifier.as_str());
+            }
+            Answer::Kinesis(response)
+        }
+        Some(Source::SqsFifo) => {
+            let mut failed_groups = HashSet::new();
+            let reported = records.iter().enumerate().filter(|&(index, record)| {
+                let group = record.message_group.as_deref();
+                if !ingested(index) {
+                    failed_groups.insert(group);
+                }
+                failed_groups.contains(&group)
+            });
+            sqs(reported.map(|(_, record)| &record.item_identifier))
+        }
+        Some(Source::Sqs) | None => sqs(records
+            .iter()
+            .enumerate()
+            .filter(|&(index, _)| !ingested(index))
+            .map(|(_, record)| &record.item_identifier)),
+    }
+}
+
+/// An SQS answer naming each identifier once, in batch order.
+fn sqs<'a>(identifiers: impl Iterator<Item = &'a ItemIdentifier>) -> Answer {
+    let mut response = SqsBatchResponse::default();
+    let mut named = HashSet::new();
+    for identifier in identifiers {
+        if named.insert(identifier) {
+            response.add_failure(identifier.as_str());
+        }
+    }
+    Answer::Sqs(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::Rejection;
+    use crate::outcome::Hold;
+    use serde_json::json;
+
+    fn batch(event: serde_json::Value) -> (Option<Source>, Vec<Record>) {
+        let batch = crate::source::decode(event).unwrap();
+        (batch.source, batch.records)
+    }
+
+    fn sqs_batch(ids: &[&str], fifo_groups: Option<&[&str]>) -> (Option<Source>, Vec<Record>) {
+        let arn = if fifo_groups.is_some() {
+            "arn:aws:sqs:eu-west-1:123456789012:q.fifo"
+        } else {
+            "arn:aws:sqs:eu-west-1:123456789012:q"
+        };
+        batch(
+            json!({"Records": ids.iter().enumerate().map(|(i, id)| json!({
+            "messageId": id, "body": "{}", "eventSource": "aws:sqs", "eventSourceARN": arn,
+            "attributes": fifo_groups.map_or(json!({}), |groups| json!({"MessageGroupId": groups[i]}))
+        })).collect::<Vec<_>>()}),
+        )
+    }
+
+    const OK: Option<Outcome> = Some(Outcome::Ingested);
+
+    fn failed(code: &str) -> Option<Outcome> {
+        Some(Outcome::Failed {
+            code: code.into(),
+            transient: false,
+        })
+    }
+
+    fn json_of(answer: &Answer) -> serde_json::Value {
+        serde_json::to_value(answer).unwrap()
+    }
+
+    #[test]
+    fn a_batch_that_all_landed_answers_with_no_failures() {
+        let (source, records) = sqs_batch(&["a", "b"], None);
+        let answer = answer(source, &records, &[OK, OK]);
+        assert_eq!(json_of(&answer), json!({"batchItemFailures": []}));
+    }
+
+    #[test]
+    fn sqs_reports_exactly_the_records_that_did_not_land() {
+        let (source, records) = sqs_batch(&["a", "b", "c", "d"], None);
+        let rejected = Some(Outcome::Rejected(Rejection::BadEventTime));
+        let answer = answer(
+            source,
+            &records,
+            &[OK, failed("InvalidData"), rejected, None],
+        );
+        assert_eq!(
+            json_of(&answer),
+            json!({"batchItemFailures": [{"itemIdentifier": "b"}, {"itemIdentifier": "c"}, {"itemIdentifier": "d"}]})
+        );
+    }
+
+    #[test]
+    fn a_message_delivered_twice_in_one_batch_is_named_once() {
+        let (source, records) = sqs_batch(&["a", "a"], None);
+        assert_eq!(
+            answer(
+                source,
+                &records,
+                &[failed("Throttling"), failed("Throttling")]
+            )
+            .item_identifiers(),
+            ["a"]
+        );
+    }
+
+    #[test]
+    fn fifo_failure_reports_the_rest_of_its_group() {
+        let (source, records) = sqs_batch(
+            &["a1", "b1", "a2", "b2", "a3"],
+            Some(&["a", "b", "a", "b", "a"]),
+        );
+        let outcomes = [OK, OK, failed("InvalidData"), OK, OK];
+        assert_eq!(
+            answer(source, &records, &outcomes).item_identifiers(),
+            ["a2", "a3"]
+        );
+    }
+
+    #[test]
+    fn kinesis_reports_the_lowest_record_not_ingested() {
+        let kinesis: Vec<_> = ["1", "2", "3", "4"]
+            .iter()
+            .map(|n| json!({"eventSource": "aws:kinesis", "kinesis": {
+                "sequenceNumber": format!("4959000000000000000000000000000000000000000000000000000{n}"), "data": "e30="}}))
+            .collect();
+        let (source, records) = batch(json!({ "Records": kinesis }));
+        let held = Some(Outcome::Held(Hold::BehindFailure));
+        let answer = answer(source, &records, &[OK, failed("InternalFailure"), OK, held]);
+        assert!(matches!(answer, Answer::Kinesis(_)));
+        assert_eq!(
+            answer.item_identifiers(),
+            ["49590000000000000000000000000000000000000000000000000002"]
+        );
+        let all_ok = super::answer(source, &records, &[OK, OK, OK, OK]);
+        assert_eq!(json_of(&all_ok), json!({"batchItemFailures": []}));
+    }
+}

@@ -1,0 +1,445 @@
+//! Record → audit event: the `id`, the `eventData` text sent unchanged, its SHA-256 checksum,
+//! and the checks that keep a record the service would refuse from being sent at all.
+//!
+//! The schema check reads the payload once with a visitor that borrows its strings and skips
+//! what the integration schema does not constrain, so the cost stays near one pass over the
+//! bytes. Its errors are built here, never from the payload, so a rejection can be logged.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use base64::Engine as _;
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use sha2::{Digest, Sha256};
+
+use crate::batch::{self, MAX_REQUEST_BYTES};
+use crate::source::ItemIdentifier;
+
+/// One audit event, ready to be packed into a `PutAuditEvents` request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    /// The event's `id`: the record's identifier when it fits the service's pattern.
+    pub id: String,
+    /// The record's payload, unchanged.
+    pub event_data: String,
+    /// base64(SHA-256(event_data)).
+    pub checksum: String,
+    /// Bytes this event's JSON object takes in a request body (without a separating comma).
+    pub encoded_len: usize,
+}
+
+/// Why a record is not sent. The message names the rule, never the record's content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejection {
+    WrongEventSource {
+        expected: &'static str,
+    },
+    MissingPayload {
+        field: &'static str,
+    },
+    NotBase64,
+    NotUtf8 {
+        valid_up_to: usize,
+    },
+    NotJson {
+        line: usize,
+        column: usize,
+        problem: String,
+    },
+    NotAnObject {
+        found: &'static str,
+    },
+    MissingField {
+        field: &'static str,
+    },
+    WrongType {
+        field: &'static str,
+        expected: &'static str,
+        found: &'static str,
+    },
+    TooLong {
+        field: &'static str,
+        limit: usize,
+        length: usize,
+    },
+    DuplicateField {
+        field: &'static str,
+    },
+    BadEventTime,
+    BadRecipientAccountId,
+    TooLarge {
+        bytes: usize,
+    },
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Rejection::WrongEventSource { expected } => {
+                write!(f, "the record's eventSource is not {expected} like the rest of the batch")
+            }
+            Rejection::MissingPayload { field } => write!(f, "the record has no {field} string"),
+            Rejection::NotBase64 => f.write_str("kinesis.data is not valid base64"),
+            Rejection::NotUtf8 { valid_up_to } => {
+                write!(f, "the payload is not UTF-8 text (invalid byte at offset {valid_up_to})")
+            }
+            Rejection::NotJson { line, column, problem } => {
+                write!(f, "the payload is not JSON: {problem} at line {line} column {column}")
+            }
+            Rejection::NotAnObject { found } => {
+                write!(f, "the payload is {found}, not a JSON object")
+            }
+            Rejection::MissingField { field } => {
+                write!(f, "the required field {field} is missing")
+            }
+            Rejection::WrongType { field, expected, found } => {
+                write!(f, "{field} is {found}, not {expected}")
+            }
+            Rejection::TooLong { field, limit, length } => {
+                write!(f, "{field} has {length} characters, more than the limit of {limit}")
+            }
+            Rejection::DuplicateField { field } => write!(f, "{field} appears more than once"),
+            Rejection::BadEventTime => {
+                f.write_str("eventTime is not a UTC time of the form yyyy-MM-ddTHH:mm:ssZ")
+            }
+            Rejection::BadRecipientAccountId => {
+                f.write_str("recipientAccountId is not a 12-digit AWS account ID")
+            }
+            Rejection::TooLarge { bytes } => write!(
+                f,
+                "the event needs {bytes} bytes in a request, more than the {MAX_REQUEST_BYTES}-byte request limit"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Rejection {}
+
+/// Turns a record's payload into an audit event, or says why it cannot be one.
+pub fn audit_event(
+    item_identifier: &ItemIdentifier,
+    event_data: String,
+) -> Result<AuditEvent, Rejection> {
+    let id = audit_event_id(item_identifier);
+    let encoded_len = batch::encoded_event_len(&id, &event_data);
+    if batch::request_len(1, encoded_len) > MAX_REQUEST_BYTES {
+        return Err(Rejection::TooLarge {
+            bytes: batch::request_len(1, encoded_len),
+        });
+    }
+    check_schema(&event_data)?;
+    let checksum = checksum(&event_data);
+    Ok(AuditEvent {
+        id,
+        event_data,
+        checksum,
+        encoded_len,
+    })
+}
+
+/// base64 of the SHA-256 of the text's bytes: what the service compares `eventDataChecksum` to.
+///
+/// ```
+/// assert_eq!(
+///     cloudtrail_lake_forwarder::audit::checksum("{}"),
+///     "RBNvo1WzZ4oRRq0W9+hknpT7T8If536DEMBg9hyq/4o="
+/// );
+/// ```
+pub fn checksum(event_data: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(event_data.as_bytes()))
+}
+
+/// The audit event `id` for a record: its identifier when that matches `^[-_A-Za-z0-9]{1,128}$`
+/// (SQS message IDs and Kinesis sequence numbers do), otherwise `sha256-` and the hex SHA-256
+/// of the identifier, so the id is always valid and stays the same on every delivery.
+pub fn audit_event_id(item_identifier: &ItemIdentifier) -> String {
+    let identifier = item_identifier.as_str();
+    let valid = (1..=128).contains(&identifier.len())
+        && identifier
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if valid {
+        return identifier.to_owned();
+    }
+    let digest = Sha256::digest(identifier.as_bytes());
+    let mut id = String::with_capacity(7 + 64);
+    id.push_str("sha256-");
+    for byte in digest {
+        id.push_str(&format!("{byte:02x}"));
+    }
+    id
+}
+
+/// Required string fields of the integration event schema and their length limits
+/// (`eventTime` and `recipientAccountId` have a format instead).
+const REQUIRED: [(&str, usize); 6] = [
+    ("version", 256),
+    ("eventSource", 1024),
+    ("eventName", 1024),
+    ("eventTime", usize::MAX),
+    ("UID", 1024),
+    ("recipientAccountId", usize::MAX),
+];
+/// Optional string fields and their limits (`sourceIPAddress` has none in the schema).
+const OPTIONAL: [(&str, usize); 4] = [
+    ("userAgent", 1024),
+    ("errorCode", 256),
+    ("errorMessage", 256),
+    ("sourceIPAddress", usize::MAX),
+];
+const USER_IDENTITY: [(&str, usize); 2] = [("type", 128), ("principalId", 1024)];
+
+fn check_schema(event_data: &str) -> Result<(), Rejection> {
+    let mut deserializer = serde_json::Deserializer::from_str(event_data);
+    let node = Level::Event
+        .deserialize(&mut deserializer)
+        .and_then(|node| {
+            deserializer.end()?;
+            Ok(node)
+        });
+    let members = match node {
+        Ok(Node::Object(members)) => members,
+        Ok(Node::Str(_)) => return Err(Rejection::NotAnObject { found: "a string" }),
+        Ok(Node::Other(found)) => return Err(Rejection::NotAnObject { found }),
+        Err(error) => return Err(not_json(&error)),
+    };
+    for (field, limit) in REQUIRED {
+        let value = string_field(&members, field, "", true)?.unwrap_or_default();
+        check_length(field, &value, limit)?;
+    }
+    for (field, limit) in OPTIONAL {
+        if let Some(value) = string_field(&members, field, "", false)? {
+            check_length(field, &value, limit)?;
+        }
+    }
+    if !is_event_time(&string_field(&members, "eventTime", "", true)?.unwrap_or_default()) {
+        return Err(Rejection::BadEventTime);
+    }
+    let account = string_field(&members, "recipientAccountId", "", true)?.unwrap_or_default();
+    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Rejection::BadRecipientAccountId);
+    }
+    let identity = match find(&members, "userIdentity")? {
+        Some(Node::Object(identity)) => identity,
+        Some(Node::Str(_)) => return Err(wrong_type("userIdentity", "an object", "a string")),
+        Some(Node::Other(found)) => return Err(wrong_type("userIdentity", "an object", found)),
+        None => {
+            return Err(Rejection::MissingField {
+                field: "userIdentity",
+            })
+        }
+    };
+    for (field, limit) in USER_IDENTITY {
+        let value = string_field(identity, field, "userIdentity.", true)?.unwrap_or_default();
+        check_length(qualified("userIdentity.", field), &value, limit)?;
+    }
+    Ok(())
+}
+
+type Members<'a> = Vec<(Cow<'a, str>, Node<'a>)>;
+
+fn find<'n, 'a>(
+    members: &'n Members<'a>,
+    field: &'static str,
+) -> Result<Option<&'n Node<'a>>, Rejection> {
+    let mut found = members
+        .iter()
+        .filter(|(key, _)| key == field)
+        .map(|(_, node)| node);
+    let first = found.next();
+    if found.next().is_some() {
+        return Err(Rejection::DuplicateField { field });
+    }
+    Ok(first)
+}
+
+/// The string value of `field`; an error when it is required and missing, or not a string.
+fn string_field<'n>(
+    members: &'n Members<'_>,
+    field: &'static str,
+    prefix: &'static str,
+    required: bool,
+) -> Result<Option<&'n str>, Rejection> {
+    match find(members, field)? {
+        Some(Node::Str(value)) => Ok(Some(value)),
+        Some(Node::Other("null")) | None if !required => Ok(None),
+        Some(Node::Other(found)) => Err(wrong_type(qualified(prefix, field), "a string", found)),
+        Some(Node::Object(_)) => Err(wrong_type(
+            qualified(prefix, field),
+            "a string",
+            "an object",
+        )),
+        None => Err(Rejection::MissingField {
+            field: qualified(prefix, field),
+        }),
+    }
+}
+
+fn qualified(prefix: &'static str, field: &'static str) -> &'static str {
+    match (prefix, field) {
+        ("", field) => field,
+        (_, "type") => "userIdentity.type",
+        _ => "userIdentity.principalId",
+    }
+}
+
+fn check_length(field: &'static str, value: &str, limit: usize) -> Result<(), Rejection> {
+    // Byte length bounds the character count from above, so most values skip the count.
+    if value.len() <= limit {
+        return Ok(());
+    }
+    let length = value.chars().count();
+    if length > limit {
+        return Err(Rejection::TooLong {
+            field,
+            limit,
+            length,
+        });
+    }
+    Ok(())
+}
+
+fn wrong_type(field: &'static str, expected: &'static str, found: &'static str) -> Rejection {
+    Rejection::WrongType {
+        field,
+        expected,
+        found,
+    }
+}
+
+/// `yyyy-MM-ddTHH:mm:ssZ` with fields in range.
+fn is_event_time(value: &str) -> bool {
+    let b = value.as_bytes();
+    let digits = |range: std::ops::Range<usize>| -> Option<u32> {
+        b.get(range.clone())?.iter().try_fold(0u32, |n, &d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    };
+    let shape = b.len() == 20
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+        && b[19] == b'Z';
+    shape
+        && digits(0..4).is_some()
+        && digits(5..7).is_some_and(|month| (1..=12).contains(&month))
+        && digits(8..10).is_some_and(|day| (1..=31).contains(&day))
+        && digits(11..13).is_some_and(|hour| hour <= 23)
+        && digits(14..16).is_some_and(|minute| minute <= 59)
+        && digits(17..19).is_some_and(|second| second <= 60)
+}
+
+/// A syntax error's message from serde_json names the problem and position, never the input.
+fn not_json(error: &serde_json::Error) -> Rejection {
+    let problem = match error.classify() {
+        serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+            let message = error.to_string();
+            match message.rfind(" at line ") {
+                Some(end) => message[..end].to_owned(),
+                None => message,
+            }
+        }
+        _ => "unreadable JSON".to_owned(),
+    };
+    Rejection::NotJson {
+        line: error.line(),
+        column: error.column(),
+        problem,
+    }
+}
+
+/// What the schema check keeps of a JSON value: strings it may need to read, the members of the
+/// two objects the schema constrains, and for anything else only its kind.
+enum Node<'a> {
+    Str(Cow<'a, str>),
+    Object(Members<'a>),
+    Other(&'static str),
+}
+
+/// Which object a value sits in; it decides which members are kept.
+#[derive(Clone, Copy)]
+enum Level {
+    Event,
+    UserIdentity,
+    Leaf,
+}
+
+impl Level {
+    fn child(self, key: &str) -> Option<Level> {
+        let known = |fields: &[(&str, usize)]| fields.iter().any(|(field, _)| *field == key);
+        match self {
+            Level::Event if key == "userIdentity" => Some(Level::UserIdentity),
+            Level::Event if known(&REQUIRED) || known(&OPTIONAL) => Some(Level::Leaf),
+            Level::UserIdentity if known(&USER_IDENTITY) => Some(Level::Leaf),
+            _ => None,
+        }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Level {
+    type Value = Node<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Node<'de>, D::Error> {
+        deserializer.deserialize_any(NodeVisitor(self))
+    }
+}
+
+struct NodeVisitor(Level);
+
+impl<'de> Visitor<'de> for NodeVisitor {
+    type Value = Node<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Node<'de>, E> {
+        Ok(Node::Other("a boolean"))
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Node<'de>, E> {
+        Ok(Node::Other("a number"))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Node<'de>, E> {
+        Ok(Node::Other("a number"))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Node<'de>, E> {
+        Ok(Node::Other("a number"))
+    }
+    fn visit_unit<E>(self) -> Result<Node<'de>, E> {
+        Ok(Node::Other("null"))
+    }
+    fn visit_borrowed_str<E>(self, value: &'de str) -> Result<Node<'de>, E> {
+        Ok(Node::Str(Cow::Borrowed(value)))
+    }
+    fn visit_str<E>(self, value: &str) -> Result<Node<'de>, E> {
+        Ok(Node::Str(Cow::Owned(value.to_owned())))
+    }
+    fn visit_string<E>(self, value: String) -> Result<Node<'de>, E> {
+        Ok(Node::Str(Cow::Owned(value)))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node<'de>, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Node::Other("an array"))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node<'de>, A::Error> {
+        if let Level::Leaf = self.0 {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            return Ok(Node::Other("an object"));
+        }
+        let mut members = Vec::new();
+        while let Some(key) = map.next_key_seed(Level::Leaf)? {
+            let Node::Str(key) = key else { continue };
+            match self.0.child(&key) {
+                Some(level) => members.push((key, map.next_value_seed(level)?)),
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Node::Object(members))
+    }
+}
+
+#[cfg(test)]
+mod tests;

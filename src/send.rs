@@ -1,0 +1,337 @@
+//! Requests → per-record outcomes: the only module that talks to the network.
+//!
+//! Requests go out concurrently, at most `MAX_CONCURRENT_REQUESTS` at once (one at a time for a
+//! FIFO queue, whose batches are at most ten messages and whose order matters more than speed).
+//! Before each request starts, records behind a failure in their group or shard are held back.
+//! Transient failures are sent again within the invocation, with jittered backoff, while the
+//! deadline allows; whatever has no confirmed outcome when time runs out is reported failed.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_cloudtraildata::operation::put_audit_events::PutAuditEventsOutput;
+use aws_sdk_cloudtraildata::types::AuditEvent as SdkAuditEvent;
+use aws_sdk_cloudtraildata::Client;
+use tokio::task::{Id, JoinSet};
+use tokio::time::Instant;
+
+use crate::audit::AuditEvent;
+use crate::batch;
+use crate::config::Config;
+use crate::outcome::{Hold, Ordering, Outcome};
+use crate::retry::{self, Failure};
+use crate::source::Record;
+
+/// Sends audit events to one channel with one SDK client, built once per process.
+#[derive(Debug, Clone)]
+pub struct Sender {
+    client: Client,
+    channel_arn: String,
+    external_id: Option<String>,
+    max_concurrent_requests: usize,
+}
+
+/// What sending cost, for the invocation summary and the metrics.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct SendReport {
+    /// `PutAuditEvents` calls made by the forwarder (the SDK's own retries not counted).
+    pub requests: usize,
+    /// Events sent at least once.
+    pub events_sent: usize,
+    /// Events sent again after a transient failure.
+    pub retries: usize,
+    /// Milliseconds each call took, SDK retries included.
+    pub latencies_ms: Vec<f64>,
+    /// The most calls in flight at once.
+    pub peak_in_flight: usize,
+}
+
+/// What one request task found out.
+struct RequestResult {
+    outcomes: Vec<(usize, Outcome)>,
+    report: SendReport,
+}
+
+impl Sender {
+    pub fn new(client: Client, config: &Config) -> Sender {
+        Sender {
+            client,
+            channel_arn: config.channel_arn.clone(),
+            external_id: config.external_id.clone(),
+            max_concurrent_requests: config.max_concurrent_requests.get(),
+        }
+    }
+
+    /// Sends every event whose record has no outcome yet and records what became of it.
+    ///
+    /// `events[i]` is record `i`'s audit event; `outcomes[i]` is filled for every record that
+    /// had an event. `deadline` is when the answer must be ready, if it is known.
+    pub async fn deliver(
+        &self,
+        records: &[Record],
+        events: &[Option<AuditEvent>],
+        outcomes: &mut [Option<Outcome>],
+        ordering: Ordering,
+        deadline: Option<Instant>,
+    ) -> SendReport {
+        let plan = batch::pack(events.iter().enumerate().filter_map(|(index, event)| {
+            let event = event.as_ref().filter(|_| outcomes[index].is_none())?;
+            Some((index, event.id.as_str(), event.encoded_len))
+        }));
+        let concurrency = if ordering == Ordering::MessageGroups {
+            1
+        } else {
+            self.max_concurrent_requests
+        };
+
+        let mut report = SendReport::default();
+        let mut tasks = JoinSet::new();
+        let mut members: HashMap<Id, Vec<usize>> = HashMap::new();
+        let mut next = 0;
+        let mut failures_since_hold = false;
+        loop {
+            while tasks.len() < concurrency && next < plan.len() && !is_past(deadline) {
+                if failures_since_hold {
+                    ordering.hold_behind_failures(records, outcomes);
+                    failures_since_hold = false;
+                }
+                let indices: Vec<usize> = plan[next]
+                    .events
+                    .iter()
+                    .copied()
+                    .filter(|&index| outcomes[index].is_none())
+                    .collect();
+                next += 1;
+                if indices.is_empty() {
+                    continue;
+                }
+                let request = indices
+                    .iter()
+                    .map(|&index| {
+                        (
+                            index,
+                            sdk_event(events[index].as_ref().expect("planned events exist")),
+                        )
+                    })
+                    .collect();
+                let handle = tasks.spawn(self.clone().send_with_retries(request, deadline));
+                members.insert(handle.id(), indices);
+                report.peak_in_flight = report.peak_in_flight.max(tasks.len());
+            }
+            let joined = match deadline {
+                Some(deadline) => {
+                    tokio::time::timeout_at(deadline, tasks.join_next_with_id()).await
+                }
+                None => Ok(tasks.join_next_with_id().await),
+            };
+            match joined {
+                Ok(None) => break,
+                Ok(Some(Ok((id, result)))) => {
+                    members.remove(&id);
+                    failures_since_hold |= result
+                        .outcomes
+                        .iter()
+                        .any(|(_, outcome)| *outcome != Outcome::Ingested);
+                    for (index, outcome) in result.outcomes {
+                        outcomes[index] = Some(outcome);
+                    }
+                    merge(&mut report, result.report);
+                }
+                Ok(Some(Err(error))) => {
+                    tracing::error!(%error, "a request task ended without a result; its records are reported failed");
+                    let failure = Failure {
+                        code: "InternalError".into(),
+                        transient: true,
+                    };
+                    fail_all(
+                        outcomes,
+                        members.remove(&error.id()).unwrap_or_default(),
+                        &failure,
+                    );
+                    failures_since_hold = true;
+                }
+                Err(_deadline) => {
+                    tasks.abort_all();
+                    break;
+                }
+            }
+        }
+        // Requests still in flight at the deadline may or may not have been stored: they are
+        // reported, so delivery stays at-least-once.
+        let unanswered = Failure {
+            code: "NoAnswerBeforeDeadline".into(),
+            transient: true,
+        };
+        for indices in members.into_values() {
+            fail_all(outcomes, indices, &unanswered);
+        }
+        for (index, outcome) in outcomes.iter_mut().enumerate() {
+            if outcome.is_none() && events[index].is_some() {
+                *outcome = Some(Outcome::Held(Hold::OutOfTime));
+            }
+        }
+        report
+    }
+
+    /// Sends one request, then sends its transient failures again with backoff while rounds
+    /// and time remain.
+    async fn send_with_retries(
+        self,
+        mut pending: Vec<(usize, SdkAuditEvent)>,
+        deadline: Option<Instant>,
+    ) -> RequestResult {
+        let mut outcomes = Vec::with_capacity(pending.len());
+        let mut report = SendReport {
+            events_sent: pending.len(),
+            ..SendReport::default()
+        };
+        let mut random = retry::jitter_seed();
+        for round in 0.. {
+            let events = pending.iter().map(|(_, event)| event.clone()).collect();
+            let started = Instant::now();
+            let response = self
+                .client
+                .put_audit_events()
+                .channel_arn(&self.channel_arn)
+                .set_external_id(self.external_id.clone())
+                .set_audit_events(Some(events))
+                .send()
+                .await;
+            report.requests += 1;
+            report
+                .latencies_ms
+                .push(started.elapsed().as_secs_f64() * 1000.0);
+
+            let mut again = Vec::new();
+            let mut last_failure = None;
+            for (index, event, result) in judge(pending, response) {
+                match result {
+                    Ok(()) => outcomes.push((index, Outcome::Ingested)),
+                    Err(failure) if failure.transient => {
+                        again.push((index, event));
+                        last_failure = Some(failure);
+                    }
+                    Err(Failure { code, transient }) => {
+                        outcomes.push((index, Outcome::Failed { code, transient }))
+                    }
+                }
+            }
+            let Some(failure) = last_failure else { break };
+            random = random.rotate_left(17) ^ random.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            let wait = retry::backoff(round + 1, random);
+            let in_time =
+                deadline.is_none_or(|deadline| Instant::now() + wait + MIN_ATTEMPT_TIME < deadline);
+            if round >= retry::MAX_RETRY_ROUNDS || !in_time {
+                for (index, _) in again {
+                    outcomes.push((
+                        index,
+                        Outcome::Failed {
+                            code: failure.code.clone(),
+                            transient: true,
+                        },
+                    ));
+                }
+                break;
+            }
+            tracing::debug!(events = again.len(), code = %failure.code, ?wait, "sending transient failures again");
+            report.retries += again.len();
+            tokio::time::sleep(wait).await;
+            pending = again;
+        }
+        RequestResult { outcomes, report }
+    }
+}
+
+/// A retry is only started when at least this much time would be left for it.
+const MIN_ATTEMPT_TIME: Duration = Duration::from_millis(50);
+
+type Response = Result<
+    PutAuditEventsOutput,
+    aws_sdk_cloudtraildata::error::SdkError<
+        aws_sdk_cloudtraildata::operation::put_audit_events::PutAuditEventsError,
+        aws_sdk_cloudtraildata::config::http::HttpResponse,
+    >,
+>;
+
+/// Each sent event with what the response says of it. An event the response does not mention
+/// is not confirmed, so it counts as a transient failure rather than a success.
+fn judge(
+    sent: Vec<(usize, SdkAuditEvent)>,
+    response: Response,
+) -> Vec<(usize, SdkAuditEvent, Result<(), Failure>)> {
+    let output = match response {
+        Ok(output) => output,
+        Err(error) => {
+            let failure = retry::classify(&error);
+            tracing::warn!(code = %failure.code, transient = failure.transient, events = sent.len(), error = %aws_sdk_cloudtraildata::error::DisplayErrorContext(&error), "PutAuditEvents request failed");
+            return sent
+                .into_iter()
+                .map(|(index, event)| (index, event, Err(failure.clone())))
+                .collect();
+        }
+    };
+    let mut answers: HashMap<&str, Result<(), Failure>> = HashMap::with_capacity(sent.len());
+    for entry in output.successful() {
+        answers.insert(entry.id(), Ok(()));
+    }
+    for entry in output.failed() {
+        let code = entry.error_code();
+        tracing::debug!(
+            id = entry.id(),
+            code,
+            message = entry.error_message(),
+            "event failed"
+        );
+        answers.insert(
+            entry.id(),
+            Err(Failure {
+                code: code.to_owned(),
+                transient: retry::is_transient_event_code(code),
+            }),
+        );
+    }
+    let unconfirmed = Failure {
+        code: "Unconfirmed".into(),
+        transient: true,
+    };
+    let judged: Vec<_> = sent
+        .into_iter()
+        .map(|(index, event)| {
+            let result = answers
+                .get(event.id())
+                .cloned()
+                .unwrap_or_else(|| Err(unconfirmed.clone()));
+            (index, event, result)
+        })
+        .collect();
+    judged
+}
+
+fn sdk_event(event: &AuditEvent) -> SdkAuditEvent {
+    SdkAuditEvent::builder()
+        .id(&event.id)
+        .event_data(&event.event_data)
+        .event_data_checksum(&event.checksum)
+        .build()
+        .expect("id and event_data, the only required fields, are set")
+}
+
+fn fail_all(outcomes: &mut [Option<Outcome>], indices: Vec<usize>, failure: &Failure) {
+    for index in indices {
+        outcomes[index] = Some(Outcome::Failed {
+            code: failure.code.clone(),
+            transient: failure.transient,
+        });
+    }
+}
+
+fn merge(total: &mut SendReport, part: SendReport) {
+    total.requests += part.requests;
+    total.events_sent += part.events_sent;
+    total.retries += part.retries;
+    total.latencies_ms.extend(part.latencies_ms);
+}
+
+fn is_past(deadline: Option<Instant>) -> bool {
+    deadline.is_some_and(|deadline| Instant::now() >= deadline)
+}

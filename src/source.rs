@@ -1,0 +1,359 @@
+//! Lambda event → records: the identity Lambda knows each record by, and its payload.
+//!
+//! Records are read loosely from the raw JSON so that one malformed record never fails the
+//! batch: a record whose payload cannot be read still keeps its identifier, and is reported
+//! back to Lambda with the reason. Only what makes a record unanswerable (no identifier at all)
+//! or the event unreadable is an error of the whole invocation.
+
+use std::fmt;
+
+use base64::Engine as _;
+use serde_json::Value;
+
+use crate::audit::Rejection;
+
+/// Which event source mapping delivered the batch; it decides how failures are answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// A standard SQS queue: each message stands alone.
+    Sqs,
+    /// A FIFO SQS queue: messages of one message group must stay in order.
+    SqsFifo,
+    /// A Kinesis shard: Lambda resumes at the lowest reported sequence number.
+    Kinesis,
+}
+
+impl Source {
+    /// The name used in logs and metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Sqs | Source::SqsFifo => "sqs",
+            Source::Kinesis => "kinesis",
+        }
+    }
+}
+
+/// The identifier Lambda knows a record by: the SQS `messageId` or the Kinesis
+/// `sequenceNumber`, exactly as delivered. It is what goes back as `itemIdentifier`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ItemIdentifier(String);
+
+impl ItemIdentifier {
+    /// The identifier as Lambda delivered it.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ItemIdentifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One record of the batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub item_identifier: ItemIdentifier,
+    /// The payload as text, or why it cannot be one.
+    pub payload: Result<String, Rejection>,
+    /// The SQS FIFO `MessageGroupId`; `None` for other sources.
+    pub message_group: Option<String>,
+    /// Kinesis `approximateArrivalTimestamp`, in epoch milliseconds.
+    pub arrival_ms: Option<u64>,
+}
+
+/// The records of one invocation, in the order Lambda delivered them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Batch {
+    /// `None` only for an event with an empty `Records` list.
+    pub source: Option<Source>,
+    pub records: Vec<Record>,
+}
+
+/// Why an invocation's event cannot be read as a batch at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventError {
+    /// The event has no `Records` list: it is not from SQS or Kinesis.
+    NotABatch,
+    /// No record names `aws:sqs` or `aws:kinesis` as its `eventSource`.
+    UnknownSource { event_source: Option<String> },
+    /// A record has no identifier to report it by, so no answer could name it.
+    MissingIdentifier { index: usize, field: &'static str },
+}
+
+impl fmt::Display for EventError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EventError::NotABatch => f.write_str(
+                "the event is neither an SQS nor a Kinesis event: it has no \"Records\" list",
+            ),
+            EventError::UnknownSource {
+                event_source: Some(source),
+            } => write!(
+                f,
+                "the event's records come from {source:?}: only aws:sqs and aws:kinesis are handled"
+            ),
+            EventError::UnknownSource { event_source: None } => f.write_str(
+                "no record has an eventSource: only aws:sqs and aws:kinesis events are handled",
+            ),
+            EventError::MissingIdentifier { index, field } => write!(
+                f,
+                "record {index} has no {field}, so a partial batch answer cannot name it; \
+                 failing the whole batch so that Lambda delivers it again"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for EventError {}
+
+impl From<EventError> for lambda_runtime::Diagnostic {
+    fn from(error: EventError) -> lambda_runtime::Diagnostic {
+        let error_type = match error {
+            EventError::NotABatch => "NotABatch",
+            EventError::UnknownSource { .. } => "UnknownEventSource",
+            EventError::MissingIdentifier { .. } => "MissingItemIdentifier",
+        };
+        lambda_runtime::Diagnostic {
+            error_type: error_type.into(),
+            error_message: error.to_string(),
+        }
+    }
+}
+
+/// Reads a Lambda event into a batch, taking the payload strings out of it without copying.
+pub fn decode(mut event: Value) -> Result<Batch, EventError> {
+    let Some(Value::Array(records)) = event.get_mut("Records").map(Value::take) else {
+        return Err(EventError::NotABatch);
+    };
+    if records.is_empty() {
+        return Ok(Batch {
+            source: None,
+            records: Vec::new(),
+        });
+    }
+    let source = batch_source(&records)?;
+    let records = records
+        .into_iter()
+        .enumerate()
+        .map(|(index, record)| decode_record(source, index, record))
+        .collect::<Result<_, _>>()?;
+    Ok(Batch {
+        source: Some(source),
+        records,
+    })
+}
+
+/// The source every record should have: the first one a record names. A FIFO queue's name,
+/// and so its ARN, always ends in `.fifo`.
+fn batch_source(records: &[Value]) -> Result<Source, EventError> {
+    let named = |record: &Value| {
+        record
+            .get("eventSource")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    for record in records {
+        match named(record).as_deref() {
+            Some("aws:sqs") => {
+                let fifo = records.iter().any(|record| {
+                    record
+                        .get("eventSourceARN")
+                        .and_then(Value::as_str)
+                        .is_some_and(|arn| arn.ends_with(".fifo"))
+                });
+                return Ok(if fifo { Source::SqsFifo } else { Source::Sqs });
+            }
+            Some("aws:kinesis") => return Ok(Source::Kinesis),
+            _ => {}
+        }
+    }
+    Err(EventError::UnknownSource {
+        event_source: records.iter().find_map(named),
+    })
+}
+
+fn decode_record(source: Source, index: usize, mut record: Value) -> Result<Record, EventError> {
+    let expected_source = match source {
+        Source::Sqs | Source::SqsFifo => "aws:sqs",
+        Source::Kinesis => "aws:kinesis",
+    };
+    let (identifier_field, identifier) = match source {
+        Source::Sqs | Source::SqsFifo => ("messageId", take_string(&mut record, &["messageId"])),
+        Source::Kinesis => (
+            "kinesis.sequenceNumber",
+            take_string(&mut record, &["kinesis", "sequenceNumber"]),
+        ),
+    };
+    let item_identifier = identifier
+        .filter(|identifier| !identifier.is_empty())
+        .map(ItemIdentifier)
+        .ok_or(EventError::MissingIdentifier {
+            index,
+            field: identifier_field,
+        })?;
+
+    let actual_source = record.get("eventSource").and_then(Value::as_str);
+    let payload = if actual_source != Some(expected_source) {
+        Err(Rejection::WrongEventSource {
+            expected: expected_source,
+        })
+    } else {
+        match source {
+            Source::Sqs | Source::SqsFifo => sqs_body(&mut record),
+            Source::Kinesis => kinesis_data(&mut record),
+        }
+    };
+    let message_group = match source {
+        Source::SqsFifo => take_string(&mut record, &["attributes", "MessageGroupId"]),
+        _ => None,
+    };
+    let arrival_ms = match source {
+        Source::Kinesis => record
+            .pointer("/kinesis/approximateArrivalTimestamp")
+            .and_then(Value::as_f64)
+            .filter(|seconds| seconds.is_finite() && *seconds >= 0.0)
+            .map(|seconds| (seconds * 1000.0) as u64),
+        _ => None,
+    };
+    Ok(Record {
+        item_identifier,
+        payload,
+        message_group,
+        arrival_ms,
+    })
+}
+
+fn sqs_body(record: &mut Value) -> Result<String, Rejection> {
+    take_string(record, &["body"]).ok_or(Rejection::MissingPayload { field: "body" })
+}
+
+fn kinesis_data(record: &mut Value) -> Result<String, Rejection> {
+    let data = take_string(record, &["kinesis", "data"]).ok_or(Rejection::MissingPayload {
+        field: "kinesis.data",
+    })?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(data.as_bytes())
+        .map_err(|_| Rejection::NotBase64)?;
+    String::from_utf8(bytes).map_err(|error| Rejection::NotUtf8 {
+        valid_up_to: error.utf8_error().valid_up_to(),
+    })
+}
+
+/// Moves the string at `path` out of `record`, if there is one.
+fn take_string(record: &mut Value, path: &[&str]) -> Option<String> {
+    let mut value = record;
+    for key in path {
+        value = value.get_mut(*key)?;
+    }
+    match value.take() {
+        Value::String(text) => Some(text),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sqs(message_id: &str, body: &str) -> Value {
+        json!({"messageId": message_id, "body": body, "eventSource": "aws:sqs",
+               "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:audit", "attributes": {}})
+    }
+
+    fn kinesis(sequence_number: &str, data: &str) -> Value {
+        json!({"eventSource": "aws:kinesis", "kinesis": {"sequenceNumber": sequence_number,
+               "data": data, "approximateArrivalTimestamp": 1_700_000_000.5}})
+    }
+
+    #[test]
+    fn sqs_records_keep_their_message_ids_and_bodies_in_order() {
+        let batch = decode(json!({"Records": [sqs("m1", "{}"), sqs("m2", "[]")]})).unwrap();
+        assert_eq!(batch.source, Some(Source::Sqs));
+        let ids: Vec<&str> = batch
+            .records
+            .iter()
+            .map(|r| r.item_identifier.as_str())
+            .collect();
+        assert_eq!(ids, ["m1", "m2"]);
+        assert_eq!(batch.records[1].payload.as_deref(), Ok("[]"));
+        assert_eq!(batch.records[0].message_group, None);
+    }
+
+    #[test]
+    fn a_fifo_queue_is_told_by_its_arn_and_records_carry_their_group() {
+        let mut record = sqs("m1", "{}");
+        record["eventSourceARN"] = json!("arn:aws:sqs:us-east-1:123456789012:audit.fifo");
+        record["attributes"]["MessageGroupId"] = json!("tenant-a");
+        let batch = decode(json!({"Records": [record]})).unwrap();
+        assert_eq!(batch.source, Some(Source::SqsFifo));
+        assert_eq!(batch.records[0].message_group.as_deref(), Some("tenant-a"));
+    }
+
+    #[test]
+    fn kinesis_data_is_base64_decoded_and_the_arrival_time_kept() {
+        let batch = decode(json!({"Records": [kinesis("4960", "eyJhIjoxfQ==")]})).unwrap();
+        assert_eq!(batch.source, Some(Source::Kinesis));
+        assert_eq!(batch.records[0].item_identifier.as_str(), "4960");
+        assert_eq!(batch.records[0].payload.as_deref(), Ok("{\"a\":1}"));
+        assert_eq!(batch.records[0].arrival_ms, Some(1_700_000_000_500));
+    }
+
+    #[test]
+    fn unreadable_payloads_are_rejected_per_record_and_keep_their_identifier() {
+        let mut no_body = sqs("m2", "");
+        no_body.as_object_mut().unwrap().remove("body");
+        let mut foreign = sqs("m3", "{}");
+        foreign["eventSource"] = json!("aws:sns");
+        let batch = decode(json!({"Records": [sqs("m1", "{}"), no_body, foreign]})).unwrap();
+        assert_eq!(
+            batch.records[1].payload,
+            Err(Rejection::MissingPayload { field: "body" })
+        );
+        assert_eq!(
+            batch.records[2].payload,
+            Err(Rejection::WrongEventSource {
+                expected: "aws:sqs"
+            })
+        );
+        assert_eq!(batch.records[2].item_identifier.as_str(), "m3");
+
+        let batch = decode(json!({"Records": [kinesis("1", "not base64!"), kinesis("2", "/w==")]}))
+            .unwrap();
+        assert_eq!(batch.records[0].payload, Err(Rejection::NotBase64));
+        assert_eq!(
+            batch.records[1].payload,
+            Err(Rejection::NotUtf8 { valid_up_to: 0 })
+        );
+    }
+
+    #[test]
+    fn events_that_are_not_batches_are_errors_that_say_so() {
+        assert_eq!(
+            decode(json!({"hello": "world"})),
+            Err(EventError::NotABatch)
+        );
+        assert_eq!(decode(json!("text")), Err(EventError::NotABatch));
+        assert_eq!(
+            decode(json!({"Records": [{"eventSource": "aws:s3"}]})),
+            Err(EventError::UnknownSource {
+                event_source: Some("aws:s3".into())
+            })
+        );
+        assert_eq!(decode(json!({"Records": []})).unwrap().records, []);
+    }
+
+    #[test]
+    fn a_record_without_an_identifier_fails_the_invocation() {
+        let mut record = sqs("", "{}");
+        assert_eq!(
+            decode(json!({"Records": [sqs("m1", "{}"), record.take()]})),
+            Err(EventError::MissingIdentifier {
+                index: 1,
+                field: "messageId"
+            })
+        );
+    }
+}
