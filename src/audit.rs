@@ -203,16 +203,17 @@ fn check_schema(event_data: &str) -> Result<(), Rejection> {
         Ok(Node::Other(found)) => return Err(Rejection::NotAnObject { found }),
         Err(error) => return Err(not_json(&error)),
     };
+    reject_duplicates(&members)?;
     for (field, limit) in REQUIRED {
         let value = string_field(&members, field, "", true)?.unwrap_or_default();
-        check_length(field, &value, limit)?;
+        check_length(field, value, limit)?;
     }
     for (field, limit) in OPTIONAL {
         if let Some(value) = string_field(&members, field, "", false)? {
-            check_length(field, &value, limit)?;
+            check_length(field, value, limit)?;
         }
     }
-    if !is_event_time(&string_field(&members, "eventTime", "", true)?.unwrap_or_default()) {
+    if !is_event_time(string_field(&members, "eventTime", "", true)?.unwrap_or_default()) {
         return Err(Rejection::BadEventTime);
     }
     let account = string_field(&members, "recipientAccountId", "", true)?.unwrap_or_default();
@@ -231,12 +232,28 @@ fn check_schema(event_data: &str) -> Result<(), Rejection> {
     };
     for (field, limit) in USER_IDENTITY {
         let value = string_field(identity, field, "userIdentity.", true)?.unwrap_or_default();
-        check_length(qualified("userIdentity.", field), &value, limit)?;
+        check_length(qualified("userIdentity.", field), value, limit)?;
     }
     Ok(())
 }
 
 type Members<'a> = Vec<(Cow<'a, str>, Node<'a>)>;
+
+/// A field the schema constrains must appear once: which of two values would the service read?
+fn reject_duplicates(members: &Members<'_>) -> Result<(), Rejection> {
+    for (index, (key, _)) in members.iter().enumerate() {
+        if members[..index].iter().any(|(earlier, _)| earlier == key) {
+            let field = REQUIRED
+                .iter()
+                .chain(&OPTIONAL)
+                .map(|(field, _)| *field)
+                .find(|field| key == field)
+                .unwrap_or("userIdentity");
+            return Err(Rejection::DuplicateField { field });
+        }
+    }
+    Ok(())
+}
 
 fn find<'n, 'a>(
     members: &'n Members<'a>,

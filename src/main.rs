@@ -4,11 +4,9 @@
 //! (in Lambda, `AWS_REGION` and the role's credentials; locally, whatever the shell sets, such
 //! as `AWS_ENDPOINT_URL_CLOUDTRAIL_DATA`), and credentials are fetched on first use.
 
-use std::time::Duration;
-
-use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
 use cloudtrail_lake_forwarder::config::Config;
+use cloudtrail_lake_forwarder::send;
 use cloudtrail_lake_forwarder::Forwarder;
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
@@ -21,14 +19,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     })?;
 
     let sdk_config = aws_config::defaults(BehaviorVersion::latest())
-        .timeout_config(
-            TimeoutConfig::builder()
-                // A connection that cannot be opened in 2 s will not be opened in time to help.
-                .connect_timeout(Duration::from_secs(2))
-                // One hung attempt must not eat the invocation; the SDK retries after it.
-                .operation_attempt_timeout(Duration::from_secs(10))
-                .build(),
-        )
+        .timeout_config(send::sdk_timeouts())
+        .retry_config(send::sdk_retries())
         .load()
         .await;
     let forwarder = Forwarder::new(aws_sdk_cloudtraildata::Client::new(&sdk_config), &config);

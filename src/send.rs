@@ -9,6 +9,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use aws_sdk_cloudtraildata::config::retry::RetryConfig;
+use aws_sdk_cloudtraildata::config::timeout::TimeoutConfig;
 use aws_sdk_cloudtraildata::operation::put_audit_events::PutAuditEventsOutput;
 use aws_sdk_cloudtraildata::types::AuditEvent as SdkAuditEvent;
 use aws_sdk_cloudtraildata::Client;
@@ -240,6 +242,23 @@ impl Sender {
         }
         RequestResult { outcomes, report }
     }
+}
+
+/// The SDK client's timeouts: a connection that cannot be opened in 2 s will not be opened in
+/// time to help, and one hung attempt must not eat the invocation.
+pub fn sdk_timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .operation_attempt_timeout(Duration::from_secs(10))
+        .build()
+}
+
+/// The SDK's own retries: two attempts 50 ms apart at first, for the blips of one connection.
+/// Longer waits are the forwarder's rounds, which know the invocation's deadline.
+pub fn sdk_retries() -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(2)
+        .with_initial_backoff(Duration::from_millis(50))
 }
 
 /// A retry is only started when at least this much time would be left for it.

@@ -39,6 +39,11 @@ impl Source {
 pub struct ItemIdentifier(String);
 
 impl ItemIdentifier {
+    #[cfg(test)]
+    pub(crate) fn new_for_tests(identifier: &str) -> ItemIdentifier {
+        ItemIdentifier(identifier.to_owned())
+    }
+
     /// The identifier as Lambda delivered it.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -347,9 +352,8 @@ mod tests {
 
     #[test]
     fn a_record_without_an_identifier_fails_the_invocation() {
-        let mut record = sqs("", "{}");
         assert_eq!(
-            decode(json!({"Records": [sqs("m1", "{}"), record.take()]})),
+            decode(json!({"Records": [sqs("m1", "{}"), sqs("", "{}")]})),
             Err(EventError::MissingIdentifier {
                 index: 1,
                 field: "messageId"

@@ -1,1 +1,16 @@
+//! Local stand-ins for what the forwarder talks to, for its tests and local runs; none of this
+//! is part of the Lambda binary.
+//!
+//! - [`cloudtrail`]: CloudTrail Data's `PutAuditEvents` on 127.0.0.1, checking requests as the
+//!   service does and failing on command.
+//! - [`runtime_api`]: the Lambda Runtime API, to drive the real function binary.
+//! - [`http`]: the small HTTP/1.1 both speak.
+//! - [`sigv4`]: SigV4 signature verification.
 
+pub mod cloudtrail;
+pub mod http;
+pub mod runtime_api;
+pub mod sigv4;
+
+pub use cloudtrail::{Chaos, Fault, Settings, StandIn, StoredEvent};
+pub use runtime_api::{InvocationResult, RuntimeApi};

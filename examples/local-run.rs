@@ -1,0 +1,84 @@
+//! Runs the forwarder on a sample event with no AWS account: starts the CloudTrail Data
+//! stand-in on 127.0.0.1, hands the event to the real handler with the real SDK client
+//! (dummy credentials, endpoint pointed at the stand-in), then prints Lambda's answer and
+//! what the stand-in ingested.
+//!
+//! `cargo run --example local-run -- events/sqs-standard.json`
+
+use std::num::NonZeroUsize;
+
+use aws_sdk_cloudtraildata::config::{BehaviorVersion, Credentials, Region};
+use cloudtrail_data_stand_in::cloudtrail::{ACCESS_KEY_ID, SECRET_ACCESS_KEY};
+use cloudtrail_data_stand_in::{Settings, StandIn};
+use cloudtrail_lake_forwarder::config::Config;
+use cloudtrail_lake_forwarder::{send, Forwarder};
+use lambda_runtime::{Context, LambdaEvent};
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let path = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "events/sqs-standard.json".into());
+    let event: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).map_err(|e| format!("{path}: {e}"))?)?;
+
+    let stand_in = StandIn::start(Settings::default()).await?;
+    println!(
+        "CloudTrail Data stand-in on {} for channel {}",
+        stand_in.endpoint(),
+        stand_in.settings().channel_arn
+    );
+    let sdk_config = aws_sdk_cloudtraildata::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(
+            ACCESS_KEY_ID,
+            SECRET_ACCESS_KEY,
+            None,
+            None,
+            "local-run",
+        ))
+        .endpoint_url(stand_in.endpoint())
+        .timeout_config(send::sdk_timeouts())
+        .retry_config(send::sdk_retries())
+        .build();
+    let config = Config {
+        channel_arn: stand_in.settings().channel_arn.clone(),
+        external_id: None,
+        max_concurrent_requests: NonZeroUsize::new(8).expect("8 is not 0"),
+    };
+    let forwarder = Forwarder::new(
+        aws_sdk_cloudtraildata::Client::from_conf(sdk_config),
+        &config,
+    );
+
+    println!("Invoking the handler with {path}");
+    let answer = forwarder
+        .handle(LambdaEvent::new(event, Context::default()))
+        .await?;
+    println!(
+        "\nLambda answer:\n{}",
+        serde_json::to_string_pretty(&answer)?
+    );
+
+    let stored = stand_in.stored();
+    println!(
+        "\nIngested by the stand-in ({} events in {} requests):",
+        stored.len(),
+        stand_in.requests().len()
+    );
+    for event in stored {
+        let preview: String = event.event_data.chars().take(100).collect();
+        let more = if event.event_data.len() > preview.len() {
+            "…"
+        } else {
+            ""
+        };
+        println!(
+            "  id={} eventID={}\n    eventData={preview}{more}",
+            event.id, event.event_id
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,159 @@
+//! What the integration tests share: a forwarder whose real SDK client talks to a local
+//! CloudTrail Data stand-in, and builders for SQS and Kinesis events.
+#![allow(dead_code)]
+
+use std::num::NonZeroUsize;
+
+use aws_sdk_cloudtraildata::config::{BehaviorVersion, Credentials, Region};
+use base64::Engine as _;
+use cloudtrail_data_stand_in::cloudtrail::{ACCESS_KEY_ID, SECRET_ACCESS_KEY};
+use cloudtrail_data_stand_in::{Settings, StandIn};
+use cloudtrail_lake_forwarder::config::Config;
+use cloudtrail_lake_forwarder::{send, Forwarder};
+use serde_json::{json, Value};
+
+pub async fn stand_in() -> StandIn {
+    StandIn::start(Settings::default())
+        .await
+        .expect("the stand-in starts on 127.0.0.1")
+}
+
+/// The forwarder's configuration for the stand-in's channel.
+pub fn config(stand_in: &StandIn) -> Config {
+    Config {
+        channel_arn: stand_in.settings().channel_arn.clone(),
+        external_id: stand_in.settings().external_id.clone(),
+        max_concurrent_requests: NonZeroUsize::new(8).unwrap(),
+    }
+}
+
+/// A real SDK client, signed with the stand-in's dummy keys and pointed at it; it never
+/// reads the environment, so nothing can reach AWS.
+pub fn client(stand_in: &StandIn, secret: &str) -> aws_sdk_cloudtraildata::Client {
+    let sdk_config = aws_sdk_cloudtraildata::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(
+            ACCESS_KEY_ID,
+            secret,
+            None,
+            None,
+            "stand-in",
+        ))
+        .endpoint_url(stand_in.endpoint())
+        .timeout_config(send::sdk_timeouts())
+        .retry_config(send::sdk_retries())
+        .build();
+    aws_sdk_cloudtraildata::Client::from_conf(sdk_config)
+}
+
+pub fn forwarder(stand_in: &StandIn) -> Forwarder {
+    Forwarder::new(client(stand_in, SECRET_ACCESS_KEY), &config(stand_in))
+}
+
+pub fn forwarder_with(stand_in: &StandIn, config: &Config) -> Forwarder {
+    Forwarder::new(client(stand_in, SECRET_ACCESS_KEY), config)
+}
+
+/// A valid integration-schema event whose `UID` is `uid`.
+pub fn audit_json(uid: &str) -> String {
+    json!({
+        "version": "1.0",
+        "userIdentity": {"type": "ApplicationUser", "principalId": "alice@example.com"},
+        "eventSource": "payments.example.com",
+        "eventName": "RefundIssued",
+        "eventTime": "2026-11-26T04:00:00Z",
+        "UID": uid,
+        "recipientAccountId": "123456789012",
+        "requestParameters": {"amount": 12.5, "currency": "EUR"},
+    })
+    .to_string()
+}
+
+/// A valid event padded to `len` bytes with an `additionalEventData` string.
+pub fn audit_json_of_len(uid: &str, len: usize) -> String {
+    let base = audit_json(uid);
+    let frame = base.len() + r#","additionalEventData":{"padding":""}"#.len();
+    let padding = "x".repeat(len.saturating_sub(frame));
+    let text = format!(
+        "{},\"additionalEventData\":{{\"padding\":\"{padding}\"}}}}",
+        &base[..base.len() - 1]
+    );
+    assert_eq!(text.len(), len.max(frame));
+    text
+}
+
+pub fn sqs_record(message_id: &str, body: &str) -> Value {
+    json!({
+        "messageId": message_id,
+        "receiptHandle": format!("handle-{message_id}"),
+        "body": body,
+        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1764129600000"},
+        "messageAttributes": {},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:audit-events",
+        "awsRegion": "us-east-1"
+    })
+}
+
+pub fn fifo_record(message_id: &str, group: &str, body: &str) -> Value {
+    let mut record = sqs_record(message_id, body);
+    record["eventSourceARN"] = json!("arn:aws:sqs:us-east-1:123456789012:audit-events.fifo");
+    record["attributes"]["MessageGroupId"] = json!(group);
+    record
+}
+
+pub fn kinesis_record(sequence_number: &str, data: &[u8]) -> Value {
+    json!({
+        "kinesis": {
+            "kinesisSchemaVersion": "1.0",
+            "partitionKey": "tenant-1",
+            "sequenceNumber": sequence_number,
+            "data": base64::engine::general_purpose::STANDARD.encode(data),
+            "approximateArrivalTimestamp": 1764129600.123
+        },
+        "eventSource": "aws:kinesis",
+        "eventVersion": "1.0",
+        "eventID": format!("shardId-000000000000:{sequence_number}"),
+        "eventName": "aws:kinesis:record",
+        "invokeIdentityArn": "arn:aws:iam::123456789012:role/forwarder",
+        "awsRegion": "us-east-1",
+        "eventSourceARN": "arn:aws:kinesis:us-east-1:123456789012:stream/audit-events"
+    })
+}
+
+/// Kinesis sequence numbers are 56-digit decimals that grow along the shard.
+pub fn sequence_number(n: usize) -> String {
+    format!("4963567093412806740612094{:031}", n)
+}
+
+pub fn records(records: Vec<Value>) -> Value {
+    json!({ "Records": records })
+}
+
+/// `n` valid SQS records with message ids `m-0`, `m-1`, …
+pub fn sqs_batch(n: usize) -> Value {
+    records(
+        (0..n)
+            .map(|i| sqs_record(&format!("m-{i}"), &audit_json(&format!("uid-{i}"))))
+            .collect(),
+    )
+}
+
+/// The `batchItemFailures` identifiers of an answer, as JSON sees them.
+pub fn reported(answer: &cloudtrail_lake_forwarder::Answer) -> Vec<String> {
+    let value = serde_json::to_value(answer).unwrap();
+    let failures = value["batchItemFailures"]
+        .as_array()
+        .expect("batchItemFailures is a list");
+    failures
+        .iter()
+        .map(|failure| {
+            failure["itemIdentifier"]
+                .as_str()
+                .expect("a non-empty identifier")
+                .to_owned()
+        })
+        .collect()
+}

@@ -1,0 +1,530 @@
+//! The CloudTrail Data stand-in: `PutAuditEvents` on 127.0.0.1, checking each request as the
+//! service does, storing what it accepts, and failing on command.
+//!
+//! Checks, in the service's order: the SigV4 signature (service `cloudtrail-data`), the
+//! `channelArn` and `externalId` parameters, the body size (1 MB), 1 to 100 events, each id's
+//! pattern and its uniqueness in the request; then per event, the checksum and the JSON.
+//! Faults are injected by command (the next requests, given event ids) or at random from a
+//! seed, so a test can replay the same chaos.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::io;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use base64::Engine as _;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use tokio::io::BufReader;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+use crate::http::{read_request, write_response, Request, Response};
+use crate::sigv4;
+
+/// The most events in one request, and the most bytes in one request body.
+pub const MAX_EVENTS: usize = 100;
+pub const MAX_BODY_BYTES: usize = 1_000_000;
+
+/// Credentials the stand-in accepts; tests and tools sign with these.
+pub const ACCESS_KEY_ID: &str = "AKIDSTANDIN";
+pub const SECRET_ACCESS_KEY: &str = "stand-in-secret";
+
+/// What the stand-in's channel looks like.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The channel's ARN; requests may name it or its ID (the ARN's suffix).
+    pub channel_arn: String,
+    /// When set, requests must carry this `externalId`.
+    pub external_id: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            channel_arn: "arn:aws:cloudtrail:us-east-1:123456789012:channel/stand-in-channel"
+                .into(),
+            external_id: None,
+        }
+    }
+}
+
+/// A whole-request fault for an upcoming request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Answer `ThrottlingException` (HTTP 400); nothing is stored.
+    Throttle,
+    /// Answer HTTP 500 `InternalServerException`; nothing is stored.
+    ServerError,
+    /// Close the connection without answering, before storing anything.
+    DropBeforeStore,
+    /// Store the request's valid events, then close the connection without answering.
+    DropAfterStore,
+}
+
+/// Random faults, drawn per request and per event from a seeded generator.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Chaos {
+    pub seed: u64,
+    /// Chance that a request meets each fault (checked in this order, one fault at most).
+    pub throttle: f64,
+    pub server_error: f64,
+    pub drop_before_store: f64,
+    pub drop_after_store: f64,
+    /// Chance that an event fails with `Throttling` or `InternalFailure`.
+    pub event_failure: f64,
+    /// Extra latency per request, drawn uniformly up to this.
+    pub max_latency: Duration,
+}
+
+/// An event the stand-in stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    pub id: String,
+    pub event_data: String,
+    /// The `eventID` the stand-in gave it.
+    pub event_id: String,
+    /// Which request (0-based, in arrival order) stored it.
+    pub request: usize,
+}
+
+/// What the stand-in saw of one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenRequest {
+    pub body_len: usize,
+    pub ids: Vec<String>,
+    /// The HTTP status answered, or `None` when the connection was dropped.
+    pub status: Option<u16>,
+    /// The error code of a whole-request error.
+    pub error: Option<String>,
+}
+
+#[derive(Default)]
+struct State {
+    stored: Vec<StoredEvent>,
+    requests: Vec<SeenRequest>,
+    faults: VecDeque<Fault>,
+    event_failures: HashMap<String, VecDeque<String>>,
+    latency: Duration,
+    chaos: Option<(Chaos, u64)>,
+    in_flight: usize,
+    peak_in_flight: usize,
+}
+
+/// A running stand-in. Dropping it stops the server.
+pub struct StandIn {
+    address: SocketAddr,
+    settings: Arc<Settings>,
+    state: Arc<Mutex<State>>,
+    server: JoinHandle<()>,
+}
+
+impl Drop for StandIn {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl StandIn {
+    /// Starts a stand-in on a free port of 127.0.0.1.
+    pub async fn start(settings: Settings) -> io::Result<StandIn> {
+        StandIn::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), settings).await
+    }
+
+    /// Starts a stand-in on `address`, which must be a loopback address.
+    pub async fn start_on(address: SocketAddr, settings: Settings) -> io::Result<StandIn> {
+        if !address.ip().is_loopback() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the stand-in only listens on loopback addresses",
+            ));
+        }
+        let listener = TcpListener::bind(address).await?;
+        let address = listener.local_addr()?;
+        let settings = Arc::new(settings);
+        let state = Arc::new(Mutex::new(State::default()));
+        let server = tokio::spawn(serve(listener, settings.clone(), state.clone()));
+        Ok(StandIn {
+            address,
+            settings,
+            state,
+            server,
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`, for `AWS_ENDPOINT_URL_CLOUDTRAIL_DATA`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        lock(&self.state)
+    }
+
+    /// Every event stored so far, in the order stored.
+    pub fn stored(&self) -> Vec<StoredEvent> {
+        self.state().stored.clone()
+    }
+
+    /// Every request seen so far, in arrival order.
+    pub fn requests(&self) -> Vec<SeenRequest> {
+        self.state().requests.clone()
+    }
+
+    /// The most requests that were being handled at once.
+    pub fn peak_in_flight(&self) -> usize {
+        self.state().peak_in_flight
+    }
+
+    /// Applies `fault` to the next request that has not met one yet.
+    pub fn push_fault(&self, fault: Fault) {
+        self.state().faults.push_back(fault);
+    }
+
+    /// Fails the event with this id with `code` the next `times` times it is sent.
+    pub fn fail_event(&self, id: &str, code: &str, times: usize) {
+        let mut state = self.state();
+        let codes = state.event_failures.entry(id.to_owned()).or_default();
+        codes.extend(std::iter::repeat_n(code.to_owned(), times));
+    }
+
+    /// Every request waits this long before it is handled.
+    pub fn set_latency(&self, latency: Duration) {
+        self.state().latency = latency;
+    }
+
+    /// Turns on random faults from `chaos`.
+    pub fn set_chaos(&self, chaos: Chaos) {
+        self.state().chaos = Some((chaos, chaos.seed.max(1)));
+    }
+
+    /// Forgets stored events, seen requests and pending faults.
+    pub fn reset(&self) {
+        let mut state = self.state();
+        let latency = state.latency;
+        *state = State {
+            latency,
+            ..State::default()
+        };
+    }
+}
+
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    state
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+async fn serve(listener: TcpListener, settings: Arc<Settings>, state: Arc<Mutex<State>>) {
+    while let Ok((stream, _)) = listener.accept().await {
+        tokio::spawn(connection(stream, settings.clone(), state.clone()));
+    }
+}
+
+async fn connection(stream: TcpStream, settings: Arc<Settings>, state: Arc<Mutex<State>>) {
+    let _ = stream.set_nodelay(true);
+    let (reader, mut writer) = stream.into_split();
+    let mut reader = BufReader::new(reader);
+    while let Ok(Some(request)) = read_request(&mut reader).await {
+        let answer = if request.path.starts_with("/_stand-in/") {
+            Some(inspect(&request, &state))
+        } else {
+            put_audit_events(&request, &settings, &state).await
+        };
+        let Some(response) = answer else { return };
+        if write_response(&mut writer, &response).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// `GET /_stand-in/events` lists what was stored, for tools that run the stand-in as a process.
+fn inspect(request: &Request, state: &Mutex<State>) -> Response {
+    let state = lock(state);
+    match request.path.as_str() {
+        "/_stand-in/events" => Response::json(
+            200,
+            &Value::Array(
+                state
+                    .stored
+                    .iter()
+                    .map(|event| json!({"id": event.id, "eventID": event.event_id, "eventData": event.event_data}))
+                    .collect(),
+            ),
+        ),
+        _ => Response::json(404, &json!({"message": "unknown stand-in path"})),
+    }
+}
+
+/// Handles one `PutAuditEvents` call; `None` drops the connection without an answer.
+async fn put_audit_events(
+    request: &Request,
+    settings: &Settings,
+    state: &Mutex<State>,
+) -> Option<Response> {
+    let (latency, fault) = {
+        let mut state = lock(state);
+        state.in_flight += 1;
+        state.peak_in_flight = state.peak_in_flight.max(state.in_flight);
+        let fault = state.faults.pop_front();
+        let (fault, extra) = match (fault, state.chaos.as_mut()) {
+            (Some(fault), _) => (Some(fault), Duration::ZERO),
+            (None, Some((chaos, rng))) => roll_request(chaos, rng),
+            (None, None) => (None, Duration::ZERO),
+        };
+        (state.latency + extra, fault)
+    };
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let mut seen = SeenRequest {
+        body_len: request.body.len(),
+        ids: Vec::new(),
+        status: None,
+        error: None,
+    };
+    let response = match check_request(request, settings) {
+        Err(response) => Some(response),
+        Ok(events) => {
+            seen.ids = events
+                .iter()
+                .filter_map(|event| event.get("id").and_then(Value::as_str).map(str::to_owned))
+                .collect();
+            match fault {
+                Some(Fault::Throttle) => Some(error(400, "ThrottlingException", "Rate exceeded")),
+                Some(Fault::ServerError) => Some(error(
+                    500,
+                    "InternalServerException",
+                    "stand-in server error",
+                )),
+                Some(Fault::DropBeforeStore) => None,
+                Some(Fault::DropAfterStore) => {
+                    accept(&events, state);
+                    None
+                }
+                None => Some(accept(&events, state)),
+            }
+        }
+    };
+    seen.status = response.as_ref().map(|response| response.status);
+    seen.error = response.as_ref().and_then(|response| {
+        response
+            .headers
+            .iter()
+            .find(|(name, _)| *name == "x-amzn-errortype")
+            .map(|(_, code)| code.clone())
+    });
+    let mut state = lock(state);
+    state.in_flight -= 1;
+    state.requests.push(seen);
+    response
+}
+
+/// The whole-request checks; the request's events when they pass.
+fn check_request(request: &Request, settings: &Settings) -> Result<Vec<Value>, Response> {
+    if request.method != "POST" || request.path != "/PutAuditEvents" {
+        return Err(error(
+            404,
+            "UnknownOperationException",
+            "only POST /PutAuditEvents is served",
+        ));
+    }
+    sigv4::verify(request, "cloudtrail-data", ACCESS_KEY_ID, SECRET_ACCESS_KEY)
+        .map_err(|why| error(403, "InvalidSignatureException", &why.0))?;
+    let channel = request.query_param("channelArn").unwrap_or_default();
+    let channel_id = settings.channel_arn.rsplit('/').next().unwrap_or_default();
+    if channel != settings.channel_arn && channel != channel_id {
+        return Err(error(
+            404,
+            "ChannelNotFound",
+            "no channel with that ARN or ID",
+        ));
+    }
+    if let Some(expected) = &settings.external_id {
+        if request.query_param("externalId").as_deref() != Some(expected.as_str()) {
+            return Err(error(
+                403,
+                "ChannelInsufficientPermission",
+                "the externalId does not match the channel policy",
+            ));
+        }
+    }
+    if request.body.len() > MAX_BODY_BYTES {
+        return Err(error(
+            413,
+            "ValidationException",
+            "the request body is larger than 1 MB",
+        ));
+    }
+    let body: Value = serde_json::from_slice(&request.body)
+        .map_err(|_| error(400, "SerializationException", "body is not JSON"))?;
+    let Some(events) = body.get("auditEvents").and_then(Value::as_array) else {
+        return Err(error(400, "ValidationException", "auditEvents is required"));
+    };
+    if events.is_empty() || events.len() > MAX_EVENTS {
+        return Err(error(
+            400,
+            "ValidationException",
+            "auditEvents must hold 1 to 100 events",
+        ));
+    }
+    let mut ids = HashSet::new();
+    for event in events {
+        let id = event.get("id").and_then(Value::as_str).unwrap_or_default();
+        let valid = (1..=128).contains(&id.len())
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !valid || event.get("eventData").and_then(Value::as_str).is_none() {
+            return Err(error(
+                400,
+                "ValidationException",
+                "an event's id or eventData is invalid",
+            ));
+        }
+        if !ids.insert(id) {
+            return Err(error(
+                400,
+                "DuplicatedAuditEventId",
+                "two events in the request have the same id",
+            ));
+        }
+    }
+    Ok(events.clone())
+}
+
+/// Stores the events that pass the per-event checks and answers with both lists.
+fn accept(events: &[Value], state: &Mutex<State>) -> Response {
+    let mut state = lock(state);
+    let request = state.requests.len();
+    let mut successful = Vec::new();
+    let mut failed = Vec::new();
+    for event in events {
+        let id = event["id"].as_str().unwrap_or_default().to_owned();
+        let event_data = event["eventData"].as_str().unwrap_or_default();
+        let failure = event_failure(&mut state, &id, event, event_data);
+        match failure {
+            Some((code, message)) => {
+                failed.push(json!({"id": id, "errorCode": code, "errorMessage": message}))
+            }
+            None => {
+                let event_id =
+                    format!("{:08x}-0000-4000-8000-{:012x}", request, state.stored.len());
+                successful.push(json!({"id": id, "eventID": event_id}));
+                state.stored.push(StoredEvent {
+                    id,
+                    event_data: event_data.to_owned(),
+                    event_id,
+                    request,
+                });
+            }
+        }
+    }
+    Response::json(200, &json!({"successful": successful, "failed": failed}))
+}
+
+fn event_failure(
+    state: &mut State,
+    id: &str,
+    event: &Value,
+    event_data: &str,
+) -> Option<(String, String)> {
+    if let Some(code) = state
+        .event_failures
+        .get_mut(id)
+        .and_then(VecDeque::pop_front)
+    {
+        return Some((code, "failure injected by the stand-in".into()));
+    }
+    if let Some(checksum) = event.get("eventDataChecksum").and_then(Value::as_str) {
+        let expected =
+            base64::engine::general_purpose::STANDARD.encode(Sha256::digest(event_data.as_bytes()));
+        if checksum != expected {
+            return Some((
+                "InvalidChecksum".into(),
+                "eventDataChecksum does not match eventData".into(),
+            ));
+        }
+    }
+    match serde_json::from_str::<Value>(event_data) {
+        Ok(Value::Object(fields)) => {
+            let required = [
+                "version",
+                "userIdentity",
+                "eventSource",
+                "eventName",
+                "eventTime",
+                "UID",
+                "recipientAccountId",
+            ];
+            if let Some(missing) = required.iter().find(|field| !fields.contains_key(**field)) {
+                return Some(("FieldNotFound".into(), format!("{missing} is required")));
+            }
+        }
+        _ => {
+            return Some((
+                "InvalidData".into(),
+                "eventData is not a JSON object".into(),
+            ))
+        }
+    }
+    if let Some((chaos, rng)) = state.chaos.as_mut() {
+        if unit(rng) < chaos.event_failure {
+            let code = if next(rng).is_multiple_of(2) {
+                "Throttling"
+            } else {
+                "InternalFailure"
+            };
+            return Some((
+                code.into(),
+                "failure injected by the stand-in's chaos".into(),
+            ));
+        }
+    }
+    None
+}
+
+fn roll_request(chaos: &Chaos, rng: &mut u64) -> (Option<Fault>, Duration) {
+    let latency = chaos.max_latency.mul_f64(unit(rng));
+    let roll = unit(rng);
+    let mut threshold = 0.0;
+    for (chance, fault) in [
+        (chaos.throttle, Fault::Throttle),
+        (chaos.server_error, Fault::ServerError),
+        (chaos.drop_before_store, Fault::DropBeforeStore),
+        (chaos.drop_after_store, Fault::DropAfterStore),
+    ] {
+        threshold += chance;
+        if roll < threshold {
+            return (Some(fault), latency);
+        }
+    }
+    (None, latency)
+}
+
+/// xorshift64: small, seeded, and the same on every machine.
+fn next(state: &mut u64) -> u64 {
+    let mut x = *state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    *state = x;
+    x
+}
+
+fn unit(state: &mut u64) -> f64 {
+    (next(state) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+fn error(status: u16, code: &str, message: &str) -> Response {
+    Response::json(status, &json!({"message": message})).with_header("x-amzn-errortype", code)
+}
