@@ -17,9 +17,7 @@ use lambda_runtime::{Context, LambdaEvent};
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     lambda_runtime::tracing::init_default_subscriber();
-    let path = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "events/sqs-standard.json".into());
+    let path = std::env::args().nth(1).unwrap_or_else(|| "events/sqs-standard.json".into());
     let event: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&path).map_err(|e| format!("{path}: {e}"))?)?;
 
@@ -32,13 +30,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sdk_config = aws_sdk_cloudtraildata::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(
-            ACCESS_KEY_ID,
-            SECRET_ACCESS_KEY,
-            None,
-            None,
-            "local-run",
-        ))
+        .credentials_provider(Credentials::new(ACCESS_KEY_ID, SECRET_ACCESS_KEY, None, None, "local-run"))
         .endpoint_url(stand_in.endpoint())
         .timeout_config(send::sdk_timeouts())
         .retry_config(send::sdk_retries())
@@ -48,19 +40,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         external_id: None,
         max_concurrent_requests: NonZeroUsize::new(8).expect("8 is not 0"),
     };
-    let forwarder = Forwarder::new(
-        aws_sdk_cloudtraildata::Client::from_conf(sdk_config),
-        &config,
-    );
+    let forwarder = Forwarder::new(aws_sdk_cloudtraildata::Client::from_conf(sdk_config), &config);
 
     println!("Invoking the handler with {path}");
-    let answer = forwarder
-        .handle(LambdaEvent::new(event, Context::default()))
-        .await?;
-    println!(
-        "\nLambda answer:\n{}",
-        serde_json::to_string_pretty(&answer)?
-    );
+    let answer = forwarder.handle(LambdaEvent::new(event, Context::default())).await?;
+    println!("\nLambda answer:\n{}", serde_json::to_string_pretty(&answer)?);
 
     let stored = stand_in.stored();
     println!(
@@ -70,15 +54,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     for event in stored {
         let preview: String = event.event_data.chars().take(100).collect();
-        let more = if event.event_data.len() > preview.len() {
-            "…"
-        } else {
-            ""
-        };
-        println!(
-            "  id={} eventID={}\n    eventData={preview}{more}",
-            event.id, event.event_id
-        );
+        let more = if event.event_data.len() > preview.len() { "…" } else { "" };
+        println!("  id={} eventID={}\n    eventData={preview}{more}", event.id, event.event_id);
     }
     Ok(())
 }

@@ -27,11 +27,9 @@ impl Answer {
     /// The reported identifiers, in answer order.
     pub fn item_identifiers(&self) -> Vec<&str> {
         match self {
-            Answer::Sqs(response) => response
-                .batch_item_failures
-                .iter()
-                .map(|failure| failure.item_identifier.as_str())
-                .collect(),
+            Answer::Sqs(response) => {
+                response.batch_item_failures.iter().map(|failure| failure.item_identifier.as_str()).collect()
+            }
             Answer::Kinesis(response) => response
                 .batch_item_failures
                 .iter()
@@ -102,21 +100,16 @@ mod tests {
         } else {
             "arn:aws:sqs:eu-west-1:123456789012:q"
         };
-        batch(
-            json!({"Records": ids.iter().enumerate().map(|(i, id)| json!({
+        batch(json!({"Records": ids.iter().enumerate().map(|(i, id)| json!({
             "messageId": id, "body": "{}", "eventSource": "aws:sqs", "eventSourceARN": arn,
             "attributes": fifo_groups.map_or(json!({}), |groups| json!({"MessageGroupId": groups[i]}))
-        })).collect::<Vec<_>>()}),
-        )
+        })).collect::<Vec<_>>()}))
     }
 
     const OK: Option<Outcome> = Some(Outcome::Ingested);
 
     fn failed(code: &str) -> Option<Outcome> {
-        Some(Outcome::Failed {
-            code: code.into(),
-            transient: false,
-        })
+        Some(Outcome::Failed { code: code.into(), transient: false })
     }
 
     fn json_of(answer: &Answer) -> serde_json::Value {
@@ -134,11 +127,7 @@ mod tests {
     fn sqs_reports_exactly_the_records_that_did_not_land() {
         let (source, records) = sqs_batch(&["a", "b", "c", "d"], None);
         let rejected = Some(Outcome::Rejected(Rejection::BadEventTime));
-        let answer = answer(
-            source,
-            &records,
-            &[OK, failed("InvalidData"), rejected, None],
-        );
+        let answer = answer(source, &records, &[OK, failed("InvalidData"), rejected, None]);
         assert_eq!(
             json_of(&answer),
             json!({"batchItemFailures": [{"itemIdentifier": "b"}, {"itemIdentifier": "c"}, {"itemIdentifier": "d"}]})
@@ -149,27 +138,16 @@ mod tests {
     fn a_message_delivered_twice_in_one_batch_is_named_once() {
         let (source, records) = sqs_batch(&["a", "a"], None);
         assert_eq!(
-            answer(
-                source,
-                &records,
-                &[failed("Throttling"), failed("Throttling")]
-            )
-            .item_identifiers(),
+            answer(source, &records, &[failed("Throttling"), failed("Throttling")]).item_identifiers(),
             ["a"]
         );
     }
 
     #[test]
     fn fifo_failure_reports_the_rest_of_its_group() {
-        let (source, records) = sqs_batch(
-            &["a1", "b1", "a2", "b2", "a3"],
-            Some(&["a", "b", "a", "b", "a"]),
-        );
+        let (source, records) = sqs_batch(&["a1", "b1", "a2", "b2", "a3"], Some(&["a", "b", "a", "b", "a"]));
         let outcomes = [OK, OK, failed("InvalidData"), OK, OK];
-        assert_eq!(
-            answer(source, &records, &outcomes).item_identifiers(),
-            ["a2", "a3"]
-        );
+        assert_eq!(answer(source, &records, &outcomes).item_identifiers(), ["a2", "a3"]);
     }
 
     #[test]
@@ -183,10 +161,7 @@ mod tests {
         let held = Some(Outcome::Held(Hold::BehindFailure));
         let answer = answer(source, &records, &[OK, failed("InternalFailure"), OK, held]);
         assert!(matches!(answer, Answer::Kinesis(_)));
-        assert_eq!(
-            answer.item_identifiers(),
-            ["49590000000000000000000000000000000000000000000000000002"]
-        );
+        assert_eq!(answer.item_identifiers(), ["49590000000000000000000000000000000000000000000000000002"]);
         let all_ok = super::answer(source, &records, &[OK, OK, OK, OK]);
         assert_eq!(json_of(&all_ok), json!({"batchItemFailures": []}));
     }

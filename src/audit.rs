@@ -31,45 +31,19 @@ pub struct AuditEvent {
 /// Why a record is not sent. The message names the rule, never the record's content.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rejection {
-    WrongEventSource {
-        expected: &'static str,
-    },
-    MissingPayload {
-        field: &'static str,
-    },
+    WrongEventSource { expected: &'static str },
+    MissingPayload { field: &'static str },
     NotBase64,
-    NotUtf8 {
-        valid_up_to: usize,
-    },
-    NotJson {
-        line: usize,
-        column: usize,
-        problem: String,
-    },
-    NotAnObject {
-        found: &'static str,
-    },
-    MissingField {
-        field: &'static str,
-    },
-    WrongType {
-        field: &'static str,
-        expected: &'static str,
-        found: &'static str,
-    },
-    TooLong {
-        field: &'static str,
-        limit: usize,
-        length: usize,
-    },
-    DuplicateField {
-        field: &'static str,
-    },
+    NotUtf8 { valid_up_to: usize },
+    NotJson { line: usize, column: usize, problem: String },
+    NotAnObject { found: &'static str },
+    MissingField { field: &'static str },
+    WrongType { field: &'static str, expected: &'static str, found: &'static str },
+    TooLong { field: &'static str, limit: usize, length: usize },
+    DuplicateField { field: &'static str },
     BadEventTime,
     BadRecipientAccountId,
-    TooLarge {
-        bytes: usize,
-    },
+    TooLarge { bytes: usize },
 }
 
 impl fmt::Display for Rejection {
@@ -116,25 +90,15 @@ impl fmt::Display for Rejection {
 impl std::error::Error for Rejection {}
 
 /// Turns a record's payload into an audit event, or says why it cannot be one.
-pub fn audit_event(
-    item_identifier: &ItemIdentifier,
-    event_data: String,
-) -> Result<AuditEvent, Rejection> {
+pub fn audit_event(item_identifier: &ItemIdentifier, event_data: String) -> Result<AuditEvent, Rejection> {
     let id = audit_event_id(item_identifier);
     let encoded_len = batch::encoded_event_len(&id, &event_data);
     if batch::request_len(1, encoded_len) > MAX_REQUEST_BYTES {
-        return Err(Rejection::TooLarge {
-            bytes: batch::request_len(1, encoded_len),
-        });
+        return Err(Rejection::TooLarge { bytes: batch::request_len(1, encoded_len) });
     }
     check_schema(&event_data)?;
     let checksum = checksum(&event_data);
-    Ok(AuditEvent {
-        id,
-        event_data,
-        checksum,
-        encoded_len,
-    })
+    Ok(AuditEvent { id, event_data, checksum, encoded_len })
 }
 
 /// base64 of the SHA-256 of the text's bytes: what the service compares `eventDataChecksum` to.
@@ -155,9 +119,7 @@ pub fn checksum(event_data: &str) -> String {
 pub fn audit_event_id(item_identifier: &ItemIdentifier) -> String {
     let identifier = item_identifier.as_str();
     let valid = (1..=128).contains(&identifier.len())
-        && identifier
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        && identifier.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if valid {
         return identifier.to_owned();
     }
@@ -181,22 +143,16 @@ const REQUIRED: [(&str, usize); 6] = [
     ("recipientAccountId", usize::MAX),
 ];
 /// Optional string fields and their limits (`sourceIPAddress` has none in the schema).
-const OPTIONAL: [(&str, usize); 4] = [
-    ("userAgent", 1024),
-    ("errorCode", 256),
-    ("errorMessage", 256),
-    ("sourceIPAddress", usize::MAX),
-];
+const OPTIONAL: [(&str, usize); 4] =
+    [("userAgent", 1024), ("errorCode", 256), ("errorMessage", 256), ("sourceIPAddress", usize::MAX)];
 const USER_IDENTITY: [(&str, usize); 2] = [("type", 128), ("principalId", 1024)];
 
 fn check_schema(event_data: &str) -> Result<(), Rejection> {
     let mut deserializer = serde_json::Deserializer::from_str(event_data);
-    let node = Level::Event
-        .deserialize(&mut deserializer)
-        .and_then(|node| {
-            deserializer.end()?;
-            Ok(node)
-        });
+    let node = Level::Event.deserialize(&mut deserializer).and_then(|node| {
+        deserializer.end()?;
+        Ok(node)
+    });
     let members = match node {
         Ok(Node::Object(members)) => members,
         Ok(Node::Str(_)) => return Err(Rejection::NotAnObject { found: "a string" }),
@@ -224,11 +180,7 @@ fn check_schema(event_data: &str) -> Result<(), Rejection> {
         Some(Node::Object(identity)) => identity,
         Some(Node::Str(_)) => return Err(wrong_type("userIdentity", "an object", "a string")),
         Some(Node::Other(found)) => return Err(wrong_type("userIdentity", "an object", found)),
-        None => {
-            return Err(Rejection::MissingField {
-                field: "userIdentity",
-            })
-        }
+        None => return Err(Rejection::MissingField { field: "userIdentity" }),
     };
     for (field, limit) in USER_IDENTITY {
         let value = string_field(identity, field, "userIdentity.", true)?.unwrap_or_default();
@@ -255,14 +207,8 @@ fn reject_duplicates(members: &Members<'_>) -> Result<(), Rejection> {
     Ok(())
 }
 
-fn find<'n, 'a>(
-    members: &'n Members<'a>,
-    field: &'static str,
-) -> Result<Option<&'n Node<'a>>, Rejection> {
-    let mut found = members
-        .iter()
-        .filter(|(key, _)| key == field)
-        .map(|(_, node)| node);
+fn find<'n, 'a>(members: &'n Members<'a>, field: &'static str) -> Result<Option<&'n Node<'a>>, Rejection> {
+    let mut found = members.iter().filter(|(key, _)| key == field).map(|(_, node)| node);
     let first = found.next();
     if found.next().is_some() {
         return Err(Rejection::DuplicateField { field });
@@ -281,14 +227,8 @@ fn string_field<'n>(
         Some(Node::Str(value)) => Ok(Some(value)),
         Some(Node::Other("null")) | None if !required => Ok(None),
         Some(Node::Other(found)) => Err(wrong_type(qualified(prefix, field), "a string", found)),
-        Some(Node::Object(_)) => Err(wrong_type(
-            qualified(prefix, field),
-            "a string",
-            "an object",
-        )),
-        None => Err(Rejection::MissingField {
-            field: qualified(prefix, field),
-        }),
+        Some(Node::Object(_)) => Err(wrong_type(qualified(prefix, field), "a string", "an object")),
+        None => Err(Rejection::MissingField { field: qualified(prefix, field) }),
     }
 }
 
@@ -307,30 +247,22 @@ fn check_length(field: &'static str, value: &str, limit: usize) -> Result<(), Re
     }
     let length = value.chars().count();
     if length > limit {
-        return Err(Rejection::TooLong {
-            field,
-            limit,
-            length,
-        });
+        return Err(Rejection::TooLong { field, limit, length });
     }
     Ok(())
 }
 
 fn wrong_type(field: &'static str, expected: &'static str, found: &'static str) -> Rejection {
-    Rejection::WrongType {
-        field,
-        expected,
-        found,
-    }
+    Rejection::WrongType { field, expected, found }
 }
 
 /// `yyyy-MM-ddTHH:mm:ssZ` with fields in range.
 fn is_event_time(value: &str) -> bool {
     let b = value.as_bytes();
     let digits = |range: std::ops::Range<usize>| -> Option<u32> {
-        b.get(range.clone())?.iter().try_fold(0u32, |n, &d| {
-            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
-        })
+        b.get(range.clone())?
+            .iter()
+            .try_fold(0u32, |n, &d| d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0')))
     };
     let shape = b.len() == 20
         && b[4] == b'-'
@@ -360,11 +292,7 @@ fn not_json(error: &serde_json::Error) -> Rejection {
         }
         _ => "unreadable JSON".to_owned(),
     };
-    Rejection::NotJson {
-        line: error.line(),
-        column: error.column(),
-        problem,
-    }
+    Rejection::NotJson { line: error.line(), column: error.column(), problem }
 }
 
 /// What the schema check keeps of a JSON value: strings it may need to read, the members of the

@@ -5,7 +5,7 @@
 //! rules below, so the length of a request is known exactly without serialising it. A test
 //! against the local stand-in compares these numbers with the bodies the SDK really sends.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// The most events one request may carry.
 pub const MAX_EVENTS_PER_REQUEST: usize = 100;
@@ -70,10 +70,7 @@ pub fn escaped_len(text: &str) -> usize {
 /// ```
 pub fn pack<'a>(events: impl IntoIterator<Item = (usize, &'a str, usize)>) -> Vec<PlannedRequest> {
     let mut requests = Vec::new();
-    let mut current = PlannedRequest {
-        events: Vec::new(),
-        body_len: ENVELOPE_LEN,
-    };
+    let mut current = PlannedRequest { events: Vec::new(), body_len: ENVELOPE_LEN };
     let mut ids: HashSet<&str> = HashSet::new();
     for (index, id, encoded_len) in events {
         let separator = usize::from(!current.events.is_empty());
@@ -83,10 +80,7 @@ pub fn pack<'a>(events: impl IntoIterator<Item = (usize, &'a str, usize)>) -> Ve
         if !fits && !current.events.is_empty() {
             requests.push(std::mem::replace(
                 &mut current,
-                PlannedRequest {
-                    events: Vec::new(),
-                    body_len: ENVELOPE_LEN,
-                },
+                PlannedRequest { events: Vec::new(), body_len: ENVELOPE_LEN },
             ));
             ids.clear();
         }
@@ -100,17 +94,41 @@ pub fn pack<'a>(events: impl IntoIterator<Item = (usize, &'a str, usize)>) -> Ve
     requests
 }
 
+/// Packs events of SQS FIFO message groups, given as `(index, id, encoded_len, group)` in
+/// record order, in waves: wave *k* holds the *k*-th event of every group, so no request holds
+/// two events of one group, and sending the requests in order stores each group in order (a
+/// group's next event goes out only after the one before it was confirmed).
+///
+/// ```
+/// use cloudtrail_lake_forwarder::batch::pack_in_waves;
+///
+/// let events = [(0, "a1", 10, Some("a")), (1, "a2", 10, Some("a")), (2, "b1", 10, Some("b"))];
+/// let requests = pack_in_waves(events);
+/// let waves: Vec<Vec<usize>> = requests.into_iter().map(|request| request.events).collect();
+/// assert_eq!(waves, [vec![0, 2], vec![1]]);
+/// ```
+pub fn pack_in_waves<'a>(
+    events: impl IntoIterator<Item = (usize, &'a str, usize, Option<&'a str>)>,
+) -> Vec<PlannedRequest> {
+    let mut next_wave: HashMap<Option<&str>, usize> = HashMap::new();
+    let mut waves: Vec<Vec<(usize, &str, usize)>> = Vec::new();
+    for (index, id, encoded_len, group) in events {
+        let wave = next_wave.entry(group).or_insert(0);
+        if *wave == waves.len() {
+            waves.push(Vec::new());
+        }
+        waves[*wave].push((index, id, encoded_len));
+        *wave += 1;
+    }
+    waves.into_iter().flat_map(pack).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn pack_sizes(events: &[(String, usize)]) -> Vec<PlannedRequest> {
-        pack(
-            events
-                .iter()
-                .enumerate()
-                .map(|(i, (id, len))| (i, id.as_str(), *len)),
-        )
+        pack(events.iter().enumerate().map(|(i, (id, len))| (i, id.as_str(), *len)))
     }
 
     fn distinct(count: usize, len: usize) -> Vec<(String, usize)> {
@@ -138,10 +156,7 @@ mod tests {
         let requests = pack_sizes(&distinct(1000, 200));
         assert_eq!(requests.len(), 10);
         assert!(requests.iter().all(|request| request.events.len() == 100));
-        let order: Vec<usize> = requests
-            .iter()
-            .flat_map(|request| request.events.clone())
-            .collect();
+        let order: Vec<usize> = requests.iter().flat_map(|request| request.events.clone()).collect();
         assert_eq!(order, (0..1000).collect::<Vec<_>>());
     }
 
@@ -149,22 +164,12 @@ mod tests {
     fn forty_60kb_events_fit_in_the_fewest_requests_without_passing_a_megabyte() {
         let requests = pack_sizes(&distinct(40, 61_440));
         let total = request_len(40, 40 * 61_440);
-        assert!(requests
-            .iter()
-            .all(|request| request.body_len <= MAX_REQUEST_BYTES));
-        assert!(
-            requests.len() <= total.div_ceil(MAX_REQUEST_BYTES) + 1,
-            "{}",
-            requests.len()
-        );
+        assert!(requests.iter().all(|request| request.body_len <= MAX_REQUEST_BYTES));
+        assert!(requests.len() <= total.div_ceil(MAX_REQUEST_BYTES) + 1, "{}", requests.len());
         let body: usize = requests.iter().map(|r| r.body_len).sum();
         assert_eq!(
             body,
-            40 * 61_440
-                + requests
-                    .iter()
-                    .map(|r| request_len(r.events.len(), 0))
-                    .sum::<usize>()
+            40 * 61_440 + requests.iter().map(|r| request_len(r.events.len(), 0)).sum::<usize>()
         );
     }
 
@@ -181,29 +186,26 @@ mod tests {
 
     #[test]
     fn a_repeated_id_starts_a_new_request() {
-        let events = vec![
-            ("a".to_string(), 10),
-            ("b".to_string(), 10),
-            ("a".to_string(), 10),
-        ];
+        let events = vec![("a".to_string(), 10), ("b".to_string(), 10), ("a".to_string(), 10)];
         let requests = pack_sizes(&events);
-        assert_eq!(
-            requests
-                .iter()
-                .map(|r| r.events.clone())
-                .collect::<Vec<_>>(),
-            [vec![0, 1], vec![2]]
-        );
+        assert_eq!(requests.iter().map(|r| r.events.clone()).collect::<Vec<_>>(), [vec![0, 1], vec![2]]);
+    }
+
+    #[test]
+    fn fifo_waves_never_put_two_events_of_one_group_in_a_request() {
+        let groups = ["a", "a", "b", "a", "c", "b"];
+        let ids: Vec<String> = (0..groups.len()).map(|i| format!("m{i}")).collect();
+        let requests =
+            pack_in_waves(groups.iter().enumerate().map(|(i, group)| (i, ids[i].as_str(), 10, Some(*group))));
+        let waves: Vec<Vec<usize>> = requests.into_iter().map(|request| request.events).collect();
+        assert_eq!(waves, [vec![0, 2, 4], vec![1, 5], vec![3]]);
     }
 
     #[test]
     fn an_oversized_event_is_alone_rather_than_dropped() {
         let requests = pack_sizes(&[("a".into(), 10), ("b".into(), 2_000_000), ("c".into(), 10)]);
         assert_eq!(
-            requests
-                .iter()
-                .map(|r| r.events.clone())
-                .collect::<Vec<_>>(),
+            requests.iter().map(|r| r.events.clone()).collect::<Vec<_>>(),
             [vec![0], vec![1], vec![2]]
         );
     }

@@ -32,16 +32,9 @@ pub struct Config {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigError {
     /// A required variable is unset or empty.
-    Missing {
-        variable: &'static str,
-        expected: &'static str,
-    },
+    Missing { variable: &'static str, expected: &'static str },
     /// A variable is set to a value that breaks its rule.
-    Invalid {
-        variable: &'static str,
-        value: String,
-        expected: &'static str,
-    },
+    Invalid { variable: &'static str, value: String, expected: &'static str },
 }
 
 impl fmt::Display for ConfigError {
@@ -50,11 +43,7 @@ impl fmt::Display for ConfigError {
             ConfigError::Missing { variable, expected } => {
                 write!(f, "{variable} is not set: expected {expected}")
             }
-            ConfigError::Invalid {
-                variable,
-                value,
-                expected,
-            } => {
+            ConfigError::Invalid { variable, value, expected } => {
                 write!(f, "{variable} is {value:?}: expected {expected}")
             }
         }
@@ -85,10 +74,8 @@ impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let set = |name: &str| lookup(name).filter(|value| !value.is_empty());
 
-        let channel_arn = set("CHANNEL_ARN").ok_or(ConfigError::Missing {
-            variable: "CHANNEL_ARN",
-            expected: CHANNEL_ARN_RULE,
-        })?;
+        let channel_arn = set("CHANNEL_ARN")
+            .ok_or(ConfigError::Missing { variable: "CHANNEL_ARN", expected: CHANNEL_ARN_RULE })?;
         if !is_channel_arn_or_id(&channel_arn) {
             return Err(invalid("CHANNEL_ARN", channel_arn, CHANNEL_ARN_RULE));
         }
@@ -96,11 +83,7 @@ impl Config {
         let external_id = set("EXTERNAL_ID");
         if let Some(external_id) = &external_id {
             if !is_external_id(external_id) {
-                return Err(invalid(
-                    "EXTERNAL_ID",
-                    external_id.clone(),
-                    EXTERNAL_ID_RULE,
-                ));
+                return Err(invalid("EXTERNAL_ID", external_id.clone(), EXTERNAL_ID_RULE));
             }
         }
 
@@ -114,20 +97,12 @@ impl Config {
                 .ok_or_else(|| invalid("MAX_CONCURRENT_REQUESTS", value, CONCURRENCY_RULE))?,
         };
 
-        Ok(Config {
-            channel_arn,
-            external_id,
-            max_concurrent_requests,
-        })
+        Ok(Config { channel_arn, external_id, max_concurrent_requests })
     }
 }
 
 fn invalid(variable: &'static str, value: String, expected: &'static str) -> ConfigError {
-    ConfigError::Invalid {
-        variable,
-        value,
-        expected,
-    }
+    ConfigError::Invalid { variable, value, expected }
 }
 
 /// A channel ARN is `arn:PARTITION:cloudtrail:REGION:ACCOUNT:channel/ID`; a bare ID is its suffix.
@@ -149,16 +124,12 @@ fn is_channel_arn_or_id(value: &str) -> bool {
 
 fn is_channel_id(value: &str) -> bool {
     (1..=256).contains(&value.len())
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
 }
 
 fn is_external_id(value: &str) -> bool {
     (2..=1224).contains(&value.chars().count())
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_+=,.@:/-".contains(&b))
+        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"_+=,.@:/-".contains(&b))
 }
 
 #[cfg(test)]
@@ -169,10 +140,7 @@ mod tests {
         "arn:aws:cloudtrail:us-east-1:123456789012:channel/01234567-89ab-cdef-0123-456789abcdef";
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let vars: Vec<(String, String)> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_lookup(|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
     }
 
@@ -181,20 +149,14 @@ mod tests {
         let config = config(&[("CHANNEL_ARN", ARN)]).unwrap();
         assert_eq!(config.channel_arn, ARN);
         assert_eq!(config.external_id, None);
-        assert_eq!(
-            config.max_concurrent_requests.get(),
-            DEFAULT_MAX_CONCURRENT_REQUESTS
-        );
+        assert_eq!(config.max_concurrent_requests.get(), DEFAULT_MAX_CONCURRENT_REQUESTS);
     }
 
     #[test]
     fn a_missing_channel_arn_is_named() {
         for vars in [&[][..], &[("CHANNEL_ARN", "")][..]] {
             let error = config(vars).unwrap_err();
-            assert!(
-                error.to_string().starts_with("CHANNEL_ARN is not set"),
-                "{error}"
-            );
+            assert!(error.to_string().starts_with("CHANNEL_ARN is not set"), "{error}");
         }
     }
 
@@ -204,10 +166,7 @@ mod tests {
             "01234567-89ab-cdef-0123-456789abcdef",
             "arn:aws-us-gov:cloudtrail:us-gov-west-1:123456789012:channel/abc",
         ] {
-            assert_eq!(
-                config(&[("CHANNEL_ARN", value)]).unwrap().channel_arn,
-                value
-            );
+            assert_eq!(config(&[("CHANNEL_ARN", value)]).unwrap().channel_arn, value);
         }
     }
 
@@ -221,24 +180,14 @@ mod tests {
             "channel id with spaces",
         ] {
             let error = config(&[("CHANNEL_ARN", value)]).unwrap_err();
-            assert_eq!(
-                error,
-                invalid("CHANNEL_ARN", value.into(), CHANNEL_ARN_RULE)
-            );
-            assert!(
-                error.to_string().starts_with("CHANNEL_ARN is \""),
-                "{error}"
-            );
+            assert_eq!(error, invalid("CHANNEL_ARN", value.into(), CHANNEL_ARN_RULE));
+            assert!(error.to_string().starts_with("CHANNEL_ARN is \""), "{error}");
         }
     }
 
     #[test]
     fn external_id_follows_the_service_pattern() {
-        let ok = config(&[
-            ("CHANNEL_ARN", ARN),
-            ("EXTERNAL_ID", "tenant-42@example.com"),
-        ])
-        .unwrap();
+        let ok = config(&[("CHANNEL_ARN", ARN), ("EXTERNAL_ID", "tenant-42@example.com")]).unwrap();
         assert_eq!(ok.external_id.as_deref(), Some("tenant-42@example.com"));
         for value in ["x", "has space", &"a".repeat(1225)] {
             let error = config(&[("CHANNEL_ARN", ARN), ("EXTERNAL_ID", value)]).unwrap_err();
@@ -251,12 +200,8 @@ mod tests {
         let ok = config(&[("CHANNEL_ARN", ARN), ("MAX_CONCURRENT_REQUESTS", "8")]).unwrap();
         assert_eq!(ok.max_concurrent_requests.get(), 8);
         for value in ["0", "-1", "many", "101"] {
-            let error =
-                config(&[("CHANNEL_ARN", ARN), ("MAX_CONCURRENT_REQUESTS", value)]).unwrap_err();
-            assert!(
-                error.to_string().starts_with("MAX_CONCURRENT_REQUESTS is"),
-                "{error}"
-            );
+            let error = config(&[("CHANNEL_ARN", ARN), ("MAX_CONCURRENT_REQUESTS", value)]).unwrap_err();
+            assert!(error.to_string().starts_with("MAX_CONCURRENT_REQUESTS is"), "{error}");
         }
     }
 }

@@ -10,6 +10,7 @@
 //! - [`batch`]: audit events → requests of at most 100 events and 1 MB (pure, byte-exact).
 //! - [`send`]: requests → outcomes through the SDK; the only module that does I/O.
 //! - [`retry`]: which failures are transient, and the backoff between tries.
+//! - [`recent`]: events this process saw ingested, so redeliveries are not sent twice.
 //! - [`answer`]: outcomes → `SqsBatchResponse` or `KinesisEventResponse`.
 //! - [`Forwarder`] below chains the stages for one invocation and logs its summary.
 
@@ -18,11 +19,13 @@ pub mod audit;
 pub mod batch;
 pub mod config;
 pub mod outcome;
+pub mod recent;
 pub mod retry;
 pub mod send;
 pub mod source;
 mod summary;
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_cloudtraildata::Client;
@@ -36,6 +39,7 @@ pub use summary::Summary;
 use crate::audit::{AuditEvent, Rejection};
 use crate::config::Config;
 use crate::outcome::{Ordering, Outcome};
+use crate::recent::{Key, RecentlyIngested};
 use crate::send::Sender;
 use crate::source::{EventError, Record};
 
@@ -43,32 +47,24 @@ use crate::source::{EventError, Record};
 #[derive(Debug, Clone)]
 pub struct Forwarder {
     sender: Sender,
+    recent: Arc<RecentlyIngested>,
 }
 
 impl Forwarder {
     /// Builds the forwarder from a ready SDK client; no network call is made.
     pub fn new(client: Client, config: &Config) -> Forwarder {
-        Forwarder {
-            sender: Sender::new(client, config),
-        }
+        Forwarder { sender: Sender::new(client, config), recent: Arc::default() }
     }
 
     /// The Lambda handler: forwards the batch and logs one summary line.
     ///
     /// An event that is not an SQS or Kinesis batch is an error, which fails the invocation.
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Answer, EventError> {
-        let now_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_millis() as u64;
-        let deadline =
-            time_budget(event.context.deadline, now_ms).map(|budget| Instant::now() + budget);
-        let (answer, summary) =
-            self.forward(event.payload, deadline)
-                .await
-                .inspect_err(|error| {
-                    tracing::error!(%error, "the invocation's event cannot be forwarded");
-                })?;
+        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
+        let deadline = time_budget(event.context.deadline, now_ms).map(|budget| Instant::now() + budget);
+        let (answer, summary) = self.forward(event.payload, deadline).await.inspect_err(|error| {
+            tracing::error!(%error, "the invocation's event cannot be forwarded");
+        })?;
         summary.log();
         Ok(answer)
     }
@@ -85,30 +81,59 @@ impl Forwarder {
         let mut outcomes: Vec<Option<Outcome>> = vec![None; batch.records.len()];
         let events = audit_events(&mut batch.records, &mut outcomes);
         ordering.hold_behind_failures(&batch.records, &mut outcomes);
-        let report = self
-            .sender
-            .deliver(&batch.records, &events, &mut outcomes, ordering, deadline)
-            .await;
+        let (keys, remembered) = self.skip_recently_ingested(&batch.event_source_arn, &events, &mut outcomes);
+        let mut report =
+            self.sender.deliver(&batch.records, &events, &mut outcomes, ordering, deadline).await;
+        report.remembered = remembered;
+        self.remember_ingested(keys, &outcomes);
         log_failures(&batch.records, &outcomes);
         let answer = answer::answer(batch.source, &batch.records, &outcomes);
-        let summary = Summary::new(
-            batch.source,
-            &batch.records,
-            &outcomes,
-            &answer,
-            report,
-            started.elapsed(),
-        );
+        let summary =
+            Summary::new(batch.source, &batch.records, &outcomes, &answer, report, started.elapsed());
         Ok((answer, summary))
+    }
+}
+
+impl Forwarder {
+    /// Marks as ingested every event this process already saw confirmed. Returns each event
+    /// still to send with its key (`None` for the others), and how many were skipped.
+    fn skip_recently_ingested(
+        &self,
+        event_source_arn: &str,
+        events: &[Option<AuditEvent>],
+        outcomes: &mut [Option<Outcome>],
+    ) -> (Vec<Option<Key>>, usize) {
+        let mut skipped = 0;
+        let keys = events
+            .iter()
+            .zip(outcomes.iter_mut())
+            .map(|(event, outcome)| {
+                let event = event.as_ref().filter(|_| outcome.is_none())?;
+                let key = Key::of(event_source_arn, event);
+                if self.recent.contains(&key) {
+                    *outcome = Some(Outcome::Ingested);
+                    skipped += 1;
+                    return None;
+                }
+                Some(key)
+            })
+            .collect();
+        (keys, skipped)
+    }
+
+    /// Remembers the events this invocation got confirmed.
+    fn remember_ingested(&self, keys: Vec<Option<Key>>, outcomes: &[Option<Outcome>]) {
+        self.recent.insert_all(
+            keys.into_iter()
+                .zip(outcomes)
+                .filter_map(|(key, outcome)| key.filter(|_| matches!(outcome, Some(Outcome::Ingested)))),
+        );
     }
 }
 
 /// Maps each record to its audit event, moving the payload out of the record. A record that
 /// cannot be one gets its rejection as its outcome, and a log line naming it and the rule.
-fn audit_events(
-    records: &mut [Record],
-    outcomes: &mut [Option<Outcome>],
-) -> Vec<Option<AuditEvent>> {
+fn audit_events(records: &mut [Record], outcomes: &mut [Option<Outcome>]) -> Vec<Option<AuditEvent>> {
     records
         .iter_mut()
         .zip(outcomes.iter_mut())

@@ -27,8 +27,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     tracing::debug!(channel = %config.channel_arn, concurrency = config.max_concurrent_requests, "ready");
 
     let forwarder = &forwarder;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        forwarder.handle(event).await
-    }))
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<Value>| async move { forwarder.handle(event).await },
+    ))
     .await
 }

@@ -110,10 +110,7 @@ mod tests {
     }
 
     fn failed() -> Option<Outcome> {
-        Some(Outcome::Failed {
-            code: "InvalidData".into(),
-            transient: false,
-        })
+        Some(Outcome::Failed { code: "InvalidData".into(), transient: false })
     }
 
     #[test]
@@ -130,10 +127,7 @@ mod tests {
         let records = records(&["a", "b", "c"]);
         let mut outcomes = vec![None, failed(), None];
         Ordering::Shard.hold_behind_failures(&records, &mut outcomes);
-        assert_eq!(
-            outcomes,
-            [None, failed(), Some(Outcome::Held(Hold::BehindFailure))]
-        );
+        assert_eq!(outcomes, [None, failed(), Some(Outcome::Held(Hold::BehindFailure))]);
     }
 
     #[test]

@@ -9,6 +9,8 @@ use std::time::Duration;
 use aws_sdk_cloudtraildata::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudtraildata::operation::put_audit_events::PutAuditEventsError;
 
+use crate::outcome::Ordering;
+
 /// A failure as the answer and the logs see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
@@ -31,11 +33,7 @@ where
 {
     let (code, transient) = match error {
         SdkError::ServiceError(service) => {
-            let code = service
-                .err()
-                .code()
-                .unwrap_or_else(|| modeled_code(service.err()))
-                .to_owned();
+            let code = service.err().code().unwrap_or_else(|| modeled_code(service.err())).to_owned();
             let status = service.raw().status();
             let transient = status >= 500 || status == 429 || is_throttling_code(&code);
             (code, transient)
@@ -65,10 +63,7 @@ fn modeled_code(error: &PutAuditEventsError) -> &'static str {
 }
 
 fn is_throttling_code(code: &str) -> bool {
-    matches!(
-        code,
-        "ThrottlingException" | "Throttling" | "TooManyRequestsException" | "RequestLimitExceeded"
-    )
+    matches!(code, "ThrottlingException" | "Throttling" | "TooManyRequestsException" | "RequestLimitExceeded")
 }
 
 /// The HTTP status of a raw response; implemented for the SDK's response type.
@@ -82,8 +77,15 @@ impl HttpStatus for aws_sdk_cloudtraildata::config::http::HttpResponse {
     }
 }
 
-/// Rounds of sending a request's transient failures again, after the first.
-pub const MAX_RETRY_ROUNDS: u32 = 3;
+/// Rounds of sending a request's transient failures again, after the first, while the deadline
+/// allows. A Kinesis failure costs more than its own record: Lambda sends everything after it
+/// again, stored or not, so a shard's records get twice the rounds of a queue's messages.
+pub fn max_retry_rounds(ordering: Ordering) -> u32 {
+    match ordering {
+        Ordering::Shard => 6,
+        Ordering::Unordered | Ordering::MessageGroups => 3,
+    }
+}
 
 /// The wait before retry round `round` (1-based): "full jitter" over an exponential ceiling of
 /// 100 ms, 200 ms, 400 ms…, capped at 2 s, so throttled invocations do not retry in step.
@@ -97,10 +99,7 @@ pub fn jitter_seed() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
     hasher.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos(),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos(),
     );
     hasher.finish()
 }
@@ -137,15 +136,8 @@ mod tests {
 
     #[test]
     fn channel_and_id_errors_are_permanent() {
-        let not_found =
-            PutAuditEventsError::ChannelNotFound(ChannelNotFound::builder().message("m").build());
-        assert_eq!(
-            service(not_found, 404),
-            Failure {
-                code: "ChannelNotFound".into(),
-                transient: false
-            }
-        );
+        let not_found = PutAuditEventsError::ChannelNotFound(ChannelNotFound::builder().message("m").build());
+        assert_eq!(service(not_found, 404), Failure { code: "ChannelNotFound".into(), transient: false });
         let duplicated =
             PutAuditEventsError::DuplicatedAuditEventId(DuplicatedAuditEventId::builder().build());
         assert!(!service(duplicated, 400).transient);
@@ -154,34 +146,18 @@ mod tests {
     #[test]
     fn throttling_and_server_errors_are_transient() {
         let throttled = PutAuditEventsError::generic(
-            aws_sdk_cloudtraildata::error::ErrorMetadata::builder()
-                .code("ThrottlingException")
-                .build(),
+            aws_sdk_cloudtraildata::error::ErrorMetadata::builder().code("ThrottlingException").build(),
         );
-        assert_eq!(
-            service(throttled, 400),
-            Failure {
-                code: "ThrottlingException".into(),
-                transient: true
-            }
-        );
-        let internal = PutAuditEventsError::generic(
-            aws_sdk_cloudtraildata::error::ErrorMetadata::builder().build(),
-        );
+        assert_eq!(service(throttled, 400), Failure { code: "ThrottlingException".into(), transient: true });
+        let internal =
+            PutAuditEventsError::generic(aws_sdk_cloudtraildata::error::ErrorMetadata::builder().build());
         assert!(service(internal, 503).transient);
     }
 
     #[test]
     fn lost_connections_and_timeouts_are_transient() {
-        let cut: SdkError<PutAuditEventsError, Status> =
-            SdkError::response_error("reset", Status(200));
-        assert_eq!(
-            classify(&cut),
-            Failure {
-                code: "UnreadableResponse".into(),
-                transient: true
-            }
-        );
+        let cut: SdkError<PutAuditEventsError, Status> = SdkError::response_error("reset", Status(200));
+        assert_eq!(classify(&cut), Failure { code: "UnreadableResponse".into(), transient: true });
         let timeout: SdkError<PutAuditEventsError, Status> = SdkError::timeout_error("slow");
         assert!(classify(&timeout).transient);
     }

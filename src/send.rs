@@ -1,12 +1,15 @@
 //! Requests → per-record outcomes: the only module that talks to the network.
 //!
-//! Requests go out concurrently, at most `MAX_CONCURRENT_REQUESTS` at once (one at a time for a
-//! FIFO queue, whose batches are at most ten messages and whose order matters more than speed).
+//! Requests go out concurrently, at most `MAX_CONCURRENT_REQUESTS` at once. A FIFO queue's
+//! batch (ten messages at most) goes one request at a time, in waves that hold one message per
+//! group, so each group is stored in order.
 //! Before each request starts, records behind a failure in their group or shard are held back.
 //! Transient failures are sent again within the invocation, with jittered backoff, while the
 //! deadline allows; whatever has no confirmed outcome when time runs out is reported failed.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_cloudtraildata::config::retry::RetryConfig;
@@ -46,6 +49,8 @@ pub struct SendReport {
     pub latencies_ms: Vec<f64>,
     /// The most calls in flight at once.
     pub peak_in_flight: usize,
+    /// Events not sent because this process saw them ingested before (redeliveries).
+    pub remembered: usize,
 }
 
 /// What one request task found out.
@@ -76,64 +81,59 @@ impl Sender {
         ordering: Ordering,
         deadline: Option<Instant>,
     ) -> SendReport {
-        let plan = batch::pack(events.iter().enumerate().filter_map(|(index, event)| {
+        let pending = events.iter().enumerate().filter_map(|(index, event)| {
             let event = event.as_ref().filter(|_| outcomes[index].is_none())?;
             Some((index, event.id.as_str(), event.encoded_len))
-        }));
-        let concurrency = if ordering == Ordering::MessageGroups {
-            1
-        } else {
-            self.max_concurrent_requests
+        });
+        let plan = match ordering {
+            Ordering::MessageGroups => batch::pack_in_waves(
+                pending.map(|(index, id, len)| (index, id, len, records[index].message_group.as_deref())),
+            ),
+            Ordering::Unordered | Ordering::Shard => batch::pack(pending),
         };
+        let concurrency = if ordering == Ordering::MessageGroups { 1 } else { self.max_concurrent_requests };
 
         let mut report = SendReport::default();
+        let slowest = Arc::new(AtomicU64::new(0));
         let mut tasks = JoinSet::new();
         let mut members: HashMap<Id, Vec<usize>> = HashMap::new();
         let mut next = 0;
         let mut failures_since_hold = false;
         loop {
-            while tasks.len() < concurrency && next < plan.len() && !is_past(deadline) {
+            while tasks.len() < concurrency
+                && next < plan.len()
+                && has_time_for_attempt(deadline, &slowest, Duration::ZERO)
+            {
                 if failures_since_hold {
                     ordering.hold_behind_failures(records, outcomes);
                     failures_since_hold = false;
                 }
-                let indices: Vec<usize> = plan[next]
-                    .events
-                    .iter()
-                    .copied()
-                    .filter(|&index| outcomes[index].is_none())
-                    .collect();
+                let indices: Vec<usize> =
+                    plan[next].events.iter().copied().filter(|&index| outcomes[index].is_none()).collect();
                 next += 1;
                 if indices.is_empty() {
                     continue;
                 }
                 let request = indices
                     .iter()
-                    .map(|&index| {
-                        (
-                            index,
-                            sdk_event(events[index].as_ref().expect("planned events exist")),
-                        )
-                    })
+                    .map(|&index| (index, sdk_event(events[index].as_ref().expect("planned events exist"))))
                     .collect();
-                let handle = tasks.spawn(self.clone().send_with_retries(request, deadline));
+                let rounds = retry::max_retry_rounds(ordering);
+                let handle =
+                    tasks.spawn(self.clone().send_with_retries(request, rounds, slowest.clone(), deadline));
                 members.insert(handle.id(), indices);
                 report.peak_in_flight = report.peak_in_flight.max(tasks.len());
             }
             let joined = match deadline {
-                Some(deadline) => {
-                    tokio::time::timeout_at(deadline, tasks.join_next_with_id()).await
-                }
+                Some(deadline) => tokio::time::timeout_at(deadline, tasks.join_next_with_id()).await,
                 None => Ok(tasks.join_next_with_id().await),
             };
             match joined {
                 Ok(None) => break,
                 Ok(Some(Ok((id, result)))) => {
                     members.remove(&id);
-                    failures_since_hold |= result
-                        .outcomes
-                        .iter()
-                        .any(|(_, outcome)| *outcome != Outcome::Ingested);
+                    failures_since_hold |=
+                        result.outcomes.iter().any(|(_, outcome)| *outcome != Outcome::Ingested);
                     for (index, outcome) in result.outcomes {
                         outcomes[index] = Some(outcome);
                     }
@@ -141,15 +141,8 @@ impl Sender {
                 }
                 Ok(Some(Err(error))) => {
                     tracing::error!(%error, "a request task ended without a result; its records are reported failed");
-                    let failure = Failure {
-                        code: "InternalError".into(),
-                        transient: true,
-                    };
-                    fail_all(
-                        outcomes,
-                        members.remove(&error.id()).unwrap_or_default(),
-                        &failure,
-                    );
+                    let failure = Failure { code: "InternalError".into(), transient: true };
+                    fail_all(outcomes, members.remove(&error.id()).unwrap_or_default(), &failure);
                     failures_since_hold = true;
                 }
                 Err(_deadline) => {
@@ -160,10 +153,7 @@ impl Sender {
         }
         // Requests still in flight at the deadline may or may not have been stored: they are
         // reported, so delivery stays at-least-once.
-        let unanswered = Failure {
-            code: "NoAnswerBeforeDeadline".into(),
-            transient: true,
-        };
+        let unanswered = Failure { code: "NoAnswerBeforeDeadline".into(), transient: true };
         for indices in members.into_values() {
             fail_all(outcomes, indices, &unanswered);
         }
@@ -180,13 +170,12 @@ impl Sender {
     async fn send_with_retries(
         self,
         mut pending: Vec<(usize, SdkAuditEvent)>,
+        max_rounds: u32,
+        slowest: Arc<AtomicU64>,
         deadline: Option<Instant>,
     ) -> RequestResult {
         let mut outcomes = Vec::with_capacity(pending.len());
-        let mut report = SendReport {
-            events_sent: pending.len(),
-            ..SendReport::default()
-        };
+        let mut report = SendReport { events_sent: pending.len(), ..SendReport::default() };
         let mut random = retry::jitter_seed();
         for round in 0.. {
             let events = pending.iter().map(|(_, event)| event.clone()).collect();
@@ -200,9 +189,8 @@ impl Sender {
                 .send()
                 .await;
             report.requests += 1;
-            report
-                .latencies_ms
-                .push(started.elapsed().as_secs_f64() * 1000.0);
+            report.latencies_ms.push(started.elapsed().as_secs_f64() * 1000.0);
+            slowest.fetch_max(started.elapsed().as_micros() as u64, AtomicOrdering::Relaxed);
 
             let mut again = Vec::new();
             let mut last_failure = None;
@@ -221,17 +209,10 @@ impl Sender {
             let Some(failure) = last_failure else { break };
             random = random.rotate_left(17) ^ random.wrapping_mul(0x9E37_79B9_7F4A_7C15);
             let wait = retry::backoff(round + 1, random);
-            let in_time =
-                deadline.is_none_or(|deadline| Instant::now() + wait + MIN_ATTEMPT_TIME < deadline);
-            if round >= retry::MAX_RETRY_ROUNDS || !in_time {
+            let in_time = has_time_for_attempt(deadline, &slowest, wait);
+            if round >= max_rounds || !in_time {
                 for (index, _) in again {
-                    outcomes.push((
-                        index,
-                        Outcome::Failed {
-                            code: failure.code.clone(),
-                            transient: true,
-                        },
-                    ));
+                    outcomes.push((index, Outcome::Failed { code: failure.code.clone(), transient: true }));
                 }
                 break;
             }
@@ -256,13 +237,20 @@ pub fn sdk_timeouts() -> TimeoutConfig {
 /// The SDK's own retries: two attempts 50 ms apart at first, for the blips of one connection.
 /// Longer waits are the forwarder's rounds, which know the invocation's deadline.
 pub fn sdk_retries() -> RetryConfig {
-    RetryConfig::standard()
-        .with_max_attempts(2)
-        .with_initial_backoff(Duration::from_millis(50))
+    RetryConfig::standard().with_max_attempts(2).with_initial_backoff(Duration::from_millis(50))
 }
 
-/// A retry is only started when at least this much time would be left for it.
+/// A request (or retry) is only started when at least this much time would be left for it.
 const MIN_ATTEMPT_TIME: Duration = Duration::from_millis(50);
+
+/// Whether an attempt starting after `wait` can finish before the deadline: it needs twice the
+/// slowest attempt of this invocation so far, and at least [`MIN_ATTEMPT_TIME`]. An attempt cut
+/// off at the deadline may have been stored, and then comes back as a duplicate; one not started
+/// only comes back.
+fn has_time_for_attempt(deadline: Option<Instant>, slowest: &AtomicU64, wait: Duration) -> bool {
+    let needed = MIN_ATTEMPT_TIME.max(2 * Duration::from_micros(slowest.load(AtomicOrdering::Relaxed)));
+    deadline.is_none_or(|deadline| Instant::now() + wait + needed < deadline)
+}
 
 type Response = Result<
     PutAuditEventsOutput,
@@ -283,10 +271,7 @@ fn judge(
         Err(error) => {
             let failure = retry::classify(&error);
             tracing::warn!(code = %failure.code, transient = failure.transient, events = sent.len(), error = %aws_sdk_cloudtraildata::error::DisplayErrorContext(&error), "PutAuditEvents request failed");
-            return sent
-                .into_iter()
-                .map(|(index, event)| (index, event, Err(failure.clone())))
-                .collect();
+            return sent.into_iter().map(|(index, event)| (index, event, Err(failure.clone()))).collect();
         }
     };
     let mut answers: HashMap<&str, Result<(), Failure>> = HashMap::with_capacity(sent.len());
@@ -295,31 +280,17 @@ fn judge(
     }
     for entry in output.failed() {
         let code = entry.error_code();
-        tracing::debug!(
-            id = entry.id(),
-            code,
-            message = entry.error_message(),
-            "event failed"
-        );
+        tracing::debug!(id = entry.id(), code, message = entry.error_message(), "event failed");
         answers.insert(
             entry.id(),
-            Err(Failure {
-                code: code.to_owned(),
-                transient: retry::is_transient_event_code(code),
-            }),
+            Err(Failure { code: code.to_owned(), transient: retry::is_transient_event_code(code) }),
         );
     }
-    let unconfirmed = Failure {
-        code: "Unconfirmed".into(),
-        transient: true,
-    };
+    let unconfirmed = Failure { code: "Unconfirmed".into(), transient: true };
     let judged: Vec<_> = sent
         .into_iter()
         .map(|(index, event)| {
-            let result = answers
-                .get(event.id())
-                .cloned()
-                .unwrap_or_else(|| Err(unconfirmed.clone()));
+            let result = answers.get(event.id()).cloned().unwrap_or_else(|| Err(unconfirmed.clone()));
             (index, event, result)
         })
         .collect();
@@ -337,10 +308,7 @@ fn sdk_event(event: &AuditEvent) -> SdkAuditEvent {
 
 fn fail_all(outcomes: &mut [Option<Outcome>], indices: Vec<usize>, failure: &Failure) {
     for index in indices {
-        outcomes[index] = Some(Outcome::Failed {
-            code: failure.code.clone(),
-            transient: failure.transient,
-        });
+        outcomes[index] = Some(Outcome::Failed { code: failure.code.clone(), transient: failure.transient });
     }
 }
 
@@ -349,8 +317,4 @@ fn merge(total: &mut SendReport, part: SendReport) {
     total.events_sent += part.events_sent;
     total.retries += part.retries;
     total.latencies_ms.extend(part.latencies_ms);
-}
-
-fn is_past(deadline: Option<Instant>) -> bool {
-    deadline.is_some_and(|deadline| Instant::now() >= deadline)
 }

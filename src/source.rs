@@ -73,6 +73,8 @@ pub struct Record {
 pub struct Batch {
     /// `None` only for an event with an empty `Records` list.
     pub source: Option<Source>,
+    /// The queue's or stream's ARN, as the first record names it.
+    pub event_source_arn: String,
     pub records: Vec<Record>,
 }
 
@@ -90,18 +92,16 @@ pub enum EventError {
 impl fmt::Display for EventError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            EventError::NotABatch => f.write_str(
-                "the event is neither an SQS nor a Kinesis event: it has no \"Records\" list",
-            ),
-            EventError::UnknownSource {
-                event_source: Some(source),
-            } => write!(
+            EventError::NotABatch => {
+                f.write_str("the event is neither an SQS nor a Kinesis event: it has no \"Records\" list")
+            }
+            EventError::UnknownSource { event_source: Some(source) } => write!(
                 f,
                 "the event's records come from {source:?}: only aws:sqs and aws:kinesis are handled"
             ),
-            EventError::UnknownSource { event_source: None } => f.write_str(
-                "no record has an eventSource: only aws:sqs and aws:kinesis events are handled",
-            ),
+            EventError::UnknownSource { event_source: None } => {
+                f.write_str("no record has an eventSource: only aws:sqs and aws:kinesis events are handled")
+            }
             EventError::MissingIdentifier { index, field } => write!(
                 f,
                 "record {index} has no {field}, so a partial batch answer cannot name it; \
@@ -120,10 +120,7 @@ impl From<EventError> for lambda_runtime::Diagnostic {
             EventError::UnknownSource { .. } => "UnknownEventSource",
             EventError::MissingIdentifier { .. } => "MissingItemIdentifier",
         };
-        lambda_runtime::Diagnostic {
-            error_type: error_type.into(),
-            error_message: error.to_string(),
-        }
+        lambda_runtime::Diagnostic { error_type: error_type.into(), error_message: error.to_string() }
     }
 }
 
@@ -133,32 +130,26 @@ pub fn decode(mut event: Value) -> Result<Batch, EventError> {
         return Err(EventError::NotABatch);
     };
     if records.is_empty() {
-        return Ok(Batch {
-            source: None,
-            records: Vec::new(),
-        });
+        return Ok(Batch { source: None, event_source_arn: String::new(), records: Vec::new() });
     }
     let source = batch_source(&records)?;
+    let event_source_arn = records
+        .iter()
+        .find_map(|record| record.get("eventSourceARN").and_then(Value::as_str))
+        .unwrap_or("")
+        .to_owned();
     let records = records
         .into_iter()
         .enumerate()
         .map(|(index, record)| decode_record(source, index, record))
         .collect::<Result<_, _>>()?;
-    Ok(Batch {
-        source: Some(source),
-        records,
-    })
+    Ok(Batch { source: Some(source), event_source_arn, records })
 }
 
 /// The source every record should have: the first one a record names. A FIFO queue's name,
 /// and so its ARN, always ends in `.fifo`.
 fn batch_source(records: &[Value]) -> Result<Source, EventError> {
-    let named = |record: &Value| {
-        record
-            .get("eventSource")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    };
+    let named = |record: &Value| record.get("eventSource").and_then(Value::as_str).map(str::to_owned);
     for record in records {
         match named(record).as_deref() {
             Some("aws:sqs") => {
@@ -174,9 +165,7 @@ fn batch_source(records: &[Value]) -> Result<Source, EventError> {
             _ => {}
         }
     }
-    Err(EventError::UnknownSource {
-        event_source: records.iter().find_map(named),
-    })
+    Err(EventError::UnknownSource { event_source: records.iter().find_map(named) })
 }
 
 fn decode_record(source: Source, index: usize, mut record: Value) -> Result<Record, EventError> {
@@ -186,24 +175,18 @@ fn decode_record(source: Source, index: usize, mut record: Value) -> Result<Reco
     };
     let (identifier_field, identifier) = match source {
         Source::Sqs | Source::SqsFifo => ("messageId", take_string(&mut record, &["messageId"])),
-        Source::Kinesis => (
-            "kinesis.sequenceNumber",
-            take_string(&mut record, &["kinesis", "sequenceNumber"]),
-        ),
+        Source::Kinesis => {
+            ("kinesis.sequenceNumber", take_string(&mut record, &["kinesis", "sequenceNumber"]))
+        }
     };
     let item_identifier = identifier
         .filter(|identifier| !identifier.is_empty())
         .map(ItemIdentifier)
-        .ok_or(EventError::MissingIdentifier {
-            index,
-            field: identifier_field,
-        })?;
+        .ok_or(EventError::MissingIdentifier { index, field: identifier_field })?;
 
     let actual_source = record.get("eventSource").and_then(Value::as_str);
     let payload = if actual_source != Some(expected_source) {
-        Err(Rejection::WrongEventSource {
-            expected: expected_source,
-        })
+        Err(Rejection::WrongEventSource { expected: expected_source })
     } else {
         match source {
             Source::Sqs | Source::SqsFifo => sqs_body(&mut record),
@@ -222,12 +205,7 @@ fn decode_record(source: Source, index: usize, mut record: Value) -> Result<Reco
             .map(|seconds| (seconds * 1000.0) as u64),
         _ => None,
     };
-    Ok(Record {
-        item_identifier,
-        payload,
-        message_group,
-        arrival_ms,
-    })
+    Ok(Record { item_identifier, payload, message_group, arrival_ms })
 }
 
 fn sqs_body(record: &mut Value) -> Result<String, Rejection> {
@@ -235,15 +213,13 @@ fn sqs_body(record: &mut Value) -> Result<String, Rejection> {
 }
 
 fn kinesis_data(record: &mut Value) -> Result<String, Rejection> {
-    let data = take_string(record, &["kinesis", "data"]).ok_or(Rejection::MissingPayload {
-        field: "kinesis.data",
-    })?;
+    let data = take_string(record, &["kinesis", "data"])
+        .ok_or(Rejection::MissingPayload { field: "kinesis.data" })?;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(data.as_bytes())
         .map_err(|_| Rejection::NotBase64)?;
-    String::from_utf8(bytes).map_err(|error| Rejection::NotUtf8 {
-        valid_up_to: error.utf8_error().valid_up_to(),
-    })
+    String::from_utf8(bytes)
+        .map_err(|error| Rejection::NotUtf8 { valid_up_to: error.utf8_error().valid_up_to() })
 }
 
 /// Moves the string at `path` out of `record`, if there is one.
@@ -277,11 +253,7 @@ mod tests {
     fn sqs_records_keep_their_message_ids_and_bodies_in_order() {
         let batch = decode(json!({"Records": [sqs("m1", "{}"), sqs("m2", "[]")]})).unwrap();
         assert_eq!(batch.source, Some(Source::Sqs));
-        let ids: Vec<&str> = batch
-            .records
-            .iter()
-            .map(|r| r.item_identifier.as_str())
-            .collect();
+        let ids: Vec<&str> = batch.records.iter().map(|r| r.item_identifier.as_str()).collect();
         assert_eq!(ids, ["m1", "m2"]);
         assert_eq!(batch.records[1].payload.as_deref(), Ok("[]"));
         assert_eq!(batch.records[0].message_group, None);
@@ -313,39 +285,22 @@ mod tests {
         let mut foreign = sqs("m3", "{}");
         foreign["eventSource"] = json!("aws:sns");
         let batch = decode(json!({"Records": [sqs("m1", "{}"), no_body, foreign]})).unwrap();
-        assert_eq!(
-            batch.records[1].payload,
-            Err(Rejection::MissingPayload { field: "body" })
-        );
-        assert_eq!(
-            batch.records[2].payload,
-            Err(Rejection::WrongEventSource {
-                expected: "aws:sqs"
-            })
-        );
+        assert_eq!(batch.records[1].payload, Err(Rejection::MissingPayload { field: "body" }));
+        assert_eq!(batch.records[2].payload, Err(Rejection::WrongEventSource { expected: "aws:sqs" }));
         assert_eq!(batch.records[2].item_identifier.as_str(), "m3");
 
-        let batch = decode(json!({"Records": [kinesis("1", "not base64!"), kinesis("2", "/w==")]}))
-            .unwrap();
+        let batch = decode(json!({"Records": [kinesis("1", "not base64!"), kinesis("2", "/w==")]})).unwrap();
         assert_eq!(batch.records[0].payload, Err(Rejection::NotBase64));
-        assert_eq!(
-            batch.records[1].payload,
-            Err(Rejection::NotUtf8 { valid_up_to: 0 })
-        );
+        assert_eq!(batch.records[1].payload, Err(Rejection::NotUtf8 { valid_up_to: 0 }));
     }
 
     #[test]
     fn events_that_are_not_batches_are_errors_that_say_so() {
-        assert_eq!(
-            decode(json!({"hello": "world"})),
-            Err(EventError::NotABatch)
-        );
+        assert_eq!(decode(json!({"hello": "world"})), Err(EventError::NotABatch));
         assert_eq!(decode(json!("text")), Err(EventError::NotABatch));
         assert_eq!(
             decode(json!({"Records": [{"eventSource": "aws:s3"}]})),
-            Err(EventError::UnknownSource {
-                event_source: Some("aws:s3".into())
-            })
+            Err(EventError::UnknownSource { event_source: Some("aws:s3".into()) })
         );
         assert_eq!(decode(json!({"Records": []})).unwrap().records, []);
     }
@@ -354,10 +309,7 @@ mod tests {
     fn a_record_without_an_identifier_fails_the_invocation() {
         assert_eq!(
             decode(json!({"Records": [sqs("m1", "{}"), sqs("", "{}")]})),
-            Err(EventError::MissingIdentifier {
-                index: 1,
-                field: "messageId"
-            })
+            Err(EventError::MissingIdentifier { index: 1, field: "messageId" })
         );
     }
 }

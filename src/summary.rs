@@ -55,14 +55,8 @@ impl Summary {
         Summary {
             source,
             records: records.len(),
-            ingested: outcomes
-                .iter()
-                .filter(|outcome| matches!(outcome, Some(Outcome::Ingested)))
-                .count(),
-            rejected: outcomes
-                .iter()
-                .filter(|outcome| matches!(outcome, Some(Outcome::Rejected(_))))
-                .count(),
+            ingested: outcomes.iter().filter(|outcome| matches!(outcome, Some(Outcome::Ingested))).count(),
+            rejected: outcomes.iter().filter(|outcome| matches!(outcome, Some(Outcome::Rejected(_)))).count(),
             reported: answer.item_identifiers().len(),
             failures,
             oldest_record_age_ms: records
@@ -77,11 +71,8 @@ impl Summary {
 
     /// Logs the summary at info level.
     pub fn log(&self) {
-        let failures: Vec<String> = self
-            .failures
-            .iter()
-            .map(|(code, count)| format!("{code}={count}"))
-            .collect();
+        let failures: Vec<String> =
+            self.failures.iter().map(|(code, count)| format!("{code}={count}")).collect();
         tracing::info!(
             source = self.source.map_or("none", Source::name),
             records = self.records,
@@ -91,6 +82,7 @@ impl Summary {
             events_sent = self.send.events_sent,
             requests = self.send.requests,
             retries = self.send.retries,
+            remembered = self.send.remembered,
             failures = %failures.join(","),
             duration_ms = self.duration.as_millis() as u64,
             "invocation summary"

@@ -42,33 +42,16 @@ fn function(runtime_api: &str, stand_in: &StandIn) -> Command {
 async fn output_of(mut child: Child) -> String {
     child.start_kill().ok();
     let mut output = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut output)
-        .await
-        .unwrap();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut output)
-        .await
-        .unwrap();
+    child.stdout.take().unwrap().read_to_string(&mut output).await.unwrap();
+    child.stderr.take().unwrap().read_to_string(&mut output).await.unwrap();
     output
 }
 
 #[tokio::test]
 async fn a_missing_channel_arn_stops_the_function_at_init_and_is_named() {
     let stand_in = stand_in().await;
-    let output = function("127.0.0.1:9", &stand_in)
-        .env_remove("CHANNEL_ARN")
-        .output()
-        .await
-        .unwrap();
-    let text = String::from_utf8_lossy(&output.stdout).to_string()
-        + &String::from_utf8_lossy(&output.stderr);
+    let output = function("127.0.0.1:9", &stand_in).env_remove("CHANNEL_ARN").output().await.unwrap();
+    let text = String::from_utf8_lossy(&output.stdout).to_string() + &String::from_utf8_lossy(&output.stderr);
 
     assert!(!output.status.success());
     assert!(text.contains("CHANNEL_ARN is not set"), "{text}");
@@ -77,13 +60,9 @@ async fn a_missing_channel_arn_stops_the_function_at_init_and_is_named() {
 #[tokio::test]
 async fn a_malformed_concurrency_is_named_at_init() {
     let stand_in = stand_in().await;
-    let output = function("127.0.0.1:9", &stand_in)
-        .env("MAX_CONCURRENT_REQUESTS", "lots")
-        .output()
-        .await
-        .unwrap();
-    let text = String::from_utf8_lossy(&output.stdout).to_string()
-        + &String::from_utf8_lossy(&output.stderr);
+    let output =
+        function("127.0.0.1:9", &stand_in).env("MAX_CONCURRENT_REQUESTS", "lots").output().await.unwrap();
+    let text = String::from_utf8_lossy(&output.stdout).to_string() + &String::from_utf8_lossy(&output.stderr);
 
     assert!(!output.status.success());
     assert!(
@@ -100,56 +79,30 @@ async fn the_binary_answers_sqs_and_kinesis_invocations_through_the_runtime_loop
     let child = function(&runtime.address(), &stand_in).spawn().unwrap();
 
     // `cargo lambda watch` sends a deadline in 1970; the function must treat it as unknown.
-    let sqs = records(vec![
-        sqs_record("m-ok", &audit_json("1")),
-        sqs_record("m-bad", "Hello from SQS!"),
-    ]);
-    let sqs_answer = runtime
-        .result(&runtime.invoke(&sqs, 600_000), Duration::from_secs(30))
-        .await;
-    let kinesis = records(vec![kinesis_record(
-        &sequence_number(7),
-        audit_json("k").as_bytes(),
-    )]);
-    let kinesis_answer = runtime
-        .result(&runtime.invoke(&kinesis, 600_000), Duration::from_secs(30))
-        .await;
+    let sqs = records(vec![sqs_record("m-ok", &audit_json("1")), sqs_record("m-bad", "Hello from SQS!")]);
+    let sqs_answer = runtime.result(&runtime.invoke(&sqs, 600_000), Duration::from_secs(30)).await;
+    let kinesis = records(vec![kinesis_record(&sequence_number(7), audit_json("k").as_bytes())]);
+    let kinesis_answer = runtime.result(&runtime.invoke(&kinesis, 600_000), Duration::from_secs(30)).await;
     let logs = output_of(child).await;
 
     assert_eq!(
         sqs_answer,
-        Some(InvocationResult::Response(
-            json!({"batchItemFailures": [{"itemIdentifier": "m-bad"}]})
-        )),
+        Some(InvocationResult::Response(json!({"batchItemFailures": [{"itemIdentifier": "m-bad"}]}))),
         "{logs}"
     );
-    assert_eq!(
-        kinesis_answer,
-        Some(InvocationResult::Response(json!({"batchItemFailures": []})))
-    );
+    assert_eq!(kinesis_answer, Some(InvocationResult::Response(json!({"batchItemFailures": []}))));
     assert_eq!(stand_in.stored().len(), 2);
 
     // Logs are JSON lines with one summary per invocation, and never the events' contents.
-    let lines: Vec<Value> = logs
-        .lines()
-        .filter_map(|line| serde_json::from_str(line).ok())
-        .collect();
-    let summaries: Vec<&Value> = lines
-        .iter()
-        .filter(|line| line["fields"]["message"] == "invocation summary")
-        .collect();
+    let lines: Vec<Value> = logs.lines().filter_map(|line| serde_json::from_str(line).ok()).collect();
+    let summaries: Vec<&Value> =
+        lines.iter().filter(|line| line["fields"]["message"] == "invocation summary").collect();
     assert_eq!(summaries.len(), 2, "{logs}");
     assert_eq!(summaries[0]["fields"]["source"], "sqs");
     assert_eq!(summaries[0]["fields"]["failures"], "Rejected=1");
     assert_eq!(summaries[1]["fields"]["source"], "kinesis");
-    assert!(
-        !logs.contains("alice@example.com") && !logs.contains("Hello from SQS"),
-        "{logs}"
-    );
-    assert!(
-        logs.contains("m-bad"),
-        "the rejected record is named: {logs}"
-    );
+    assert!(!logs.contains("alice@example.com") && !logs.contains("Hello from SQS"), "{logs}");
+    assert!(logs.contains("m-bad"), "the rejected record is named: {logs}");
 }
 
 #[tokio::test]
@@ -157,16 +110,10 @@ async fn an_event_that_is_not_a_batch_is_an_invocation_error() {
     let stand_in = stand_in().await;
     let runtime = RuntimeApi::start().await.unwrap();
     let child = function(&runtime.address(), &stand_in).spawn().unwrap();
-    let result = runtime
-        .result(
-            &runtime.invoke(&json!({"key1": "value1"}), 600_000),
-            Duration::from_secs(30),
-        )
-        .await;
+    let result =
+        runtime.result(&runtime.invoke(&json!({"key1": "value1"}), 600_000), Duration::from_secs(30)).await;
     let logs = output_of(child).await;
 
-    let Some(InvocationResult::Error(error)) = result else {
-        panic!("{result:?} {logs}")
-    };
+    let Some(InvocationResult::Error(error)) = result else { panic!("{result:?} {logs}") };
     assert_eq!(error["errorType"], "NotABatch");
 }

@@ -12,11 +12,7 @@ use serde_json::{json, Value};
 use tokio::time::Instant;
 
 async fn forward(stand_in: &StandIn, event: Value) -> Answer {
-    forwarder(stand_in)
-        .forward(event, None)
-        .await
-        .expect("a readable batch")
-        .0
+    forwarder(stand_in).forward(event, None).await.expect("a readable batch").0
 }
 
 #[tokio::test]
@@ -25,15 +21,9 @@ async fn sqs_records_become_audit_events_sent_unchanged() {
     let answer = forward(&stand_in, sqs_batch(3)).await;
 
     assert_eq!(reported(&answer), Vec::<String>::new());
-    assert_eq!(
-        serde_json::to_value(&answer).unwrap(),
-        json!({"batchItemFailures": []})
-    );
+    assert_eq!(serde_json::to_value(&answer).unwrap(), json!({"batchItemFailures": []}));
     let stored = stand_in.stored();
-    assert_eq!(
-        stored.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
-        ["m-0", "m-1", "m-2"]
-    );
+    assert_eq!(stored.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["m-0", "m-1", "m-2"]);
     assert_eq!(stored[1].event_data, audit_json("uid-1"));
     assert_eq!(stand_in.requests().len(), 1);
 }
@@ -43,12 +33,7 @@ async fn kinesis_data_is_decoded_and_ids_are_sequence_numbers() {
     let stand_in = stand_in().await;
     let event = records(
         (0..3)
-            .map(|i| {
-                kinesis_record(
-                    &sequence_number(i),
-                    audit_json(&format!("k-{i}")).as_bytes(),
-                )
-            })
+            .map(|i| kinesis_record(&sequence_number(i), audit_json(&format!("k-{i}")).as_bytes()))
             .collect(),
     );
     let answer = forward(&stand_in, event).await;
@@ -71,65 +56,34 @@ async fn a_thousand_records_take_ten_requests() {
     assert_eq!(reported(&answer), Vec::<String>::new());
     let requests = stand_in.requests();
     assert_eq!(requests.len(), 10);
-    assert!(requests
-        .iter()
-        .all(|request| request.ids.len() == 100 && request.status == Some(200)));
+    assert!(requests.iter().all(|request| request.ids.len() == 100 && request.status == Some(200)));
     assert_eq!(stand_in.stored().len(), 1000);
 }
 
 #[tokio::test]
 async fn forty_60kb_records_never_exceed_a_megabyte_and_the_sizes_are_byte_exact() {
     let stand_in = stand_in().await;
-    let bodies: Vec<String> = (0..40)
-        .map(|i| audit_json_of_len(&format!("big-{i}"), 60 * 1024))
-        .collect();
-    let event = records(
-        bodies
-            .iter()
-            .enumerate()
-            .map(|(i, body)| sqs_record(&format!("m-{i}"), body))
-            .collect(),
-    );
+    let bodies: Vec<String> = (0..40).map(|i| audit_json_of_len(&format!("big-{i}"), 60 * 1024)).collect();
+    let event =
+        records(bodies.iter().enumerate().map(|(i, body)| sqs_record(&format!("m-{i}"), body)).collect());
     let answer = forward(&stand_in, event).await;
 
     assert_eq!(reported(&answer), Vec::<String>::new());
     let requests = stand_in.requests();
-    assert!(
-        requests
-            .iter()
-            .all(|request| request.body_len <= MAX_BODY_BYTES),
-        "{requests:?}"
-    );
+    assert!(requests.iter().all(|request| request.body_len <= MAX_BODY_BYTES), "{requests:?}");
     let encoded: Vec<usize> = bodies
         .iter()
         .enumerate()
         .map(|(i, body)| batch::encoded_event_len(&format!("m-{i}"), body))
         .collect();
     let fewest = batch::request_len(40, encoded.iter().sum()).div_ceil(batch::MAX_REQUEST_BYTES);
-    assert!(
-        requests.len() <= fewest + 1,
-        "{} requests, {fewest} would do",
-        requests.len()
-    );
+    assert!(requests.len() <= fewest + 1, "{} requests, {fewest} would do", requests.len());
     // The packer's arithmetic matches what the SDK really sent, byte for byte.
     for request in &requests {
-        let events: usize = request
-            .ids
-            .iter()
-            .map(|id| encoded[id[2..].parse::<usize>().unwrap()])
-            .sum();
-        assert_eq!(
-            request.body_len,
-            batch::request_len(request.ids.len(), events)
-        );
+        let events: usize = request.ids.iter().map(|id| encoded[id[2..].parse::<usize>().unwrap()]).sum();
+        assert_eq!(request.body_len, batch::request_len(request.ids.len(), events));
     }
-    assert_eq!(
-        requests
-            .iter()
-            .map(|request| request.ids.len())
-            .sum::<usize>(),
-        40
-    );
+    assert_eq!(requests.iter().map(|request| request.ids.len()).sum::<usize>(), 40);
 }
 
 #[tokio::test]
@@ -150,58 +104,33 @@ async fn a_request_that_fails_as_a_whole_reports_all_its_records() {
     let stand_in = stand_in().await;
     let mut config = config(&stand_in);
     config.channel_arn = "arn:aws:cloudtrail:us-east-1:123456789012:channel/not-this-one".into();
-    let answer = forwarder_with(&stand_in, &config)
-        .forward(sqs_batch(150), None)
-        .await
-        .unwrap()
-        .0;
+    let answer = forwarder_with(&stand_in, &config).forward(sqs_batch(150), None).await.unwrap().0;
 
-    assert_eq!(
-        reported(&answer),
-        (0..150).map(|i| format!("m-{i}")).collect::<Vec<_>>()
-    );
-    assert!(stand_in
-        .requests()
-        .iter()
-        .all(|request| request.error.as_deref() == Some("ChannelNotFound")));
+    assert_eq!(reported(&answer), (0..150).map(|i| format!("m-{i}")).collect::<Vec<_>>());
+    assert!(stand_in.requests().iter().all(|request| request.error.as_deref() == Some("ChannelNotFound")));
     assert_eq!(stand_in.stored(), []);
 }
 
 #[tokio::test]
 async fn a_request_signed_with_the_wrong_key_is_refused_and_reported() {
     let stand_in = stand_in().await;
-    let forwarder = cloudtrail_lake_forwarder::Forwarder::new(
-        client(&stand_in, "not-the-secret"),
-        &config(&stand_in),
-    );
+    let forwarder =
+        cloudtrail_lake_forwarder::Forwarder::new(client(&stand_in, "not-the-secret"), &config(&stand_in));
     let answer = forwarder.forward(sqs_batch(2), None).await.unwrap().0;
 
     assert_eq!(reported(&answer), ["m-0", "m-1"]);
-    assert_eq!(
-        stand_in.requests()[0].error.as_deref(),
-        Some("InvalidSignatureException")
-    );
+    assert_eq!(stand_in.requests()[0].error.as_deref(), Some("InvalidSignatureException"));
 }
 
 #[tokio::test]
 async fn the_external_id_is_sent_when_configured() {
-    let settings = Settings {
-        external_id: Some("tenant-42".into()),
-        ..Settings::default()
-    };
+    let settings = Settings { external_id: Some("tenant-42".into()), ..Settings::default() };
     let stand_in = StandIn::start(settings).await.unwrap();
-    assert_eq!(
-        reported(&forward(&stand_in, sqs_batch(1)).await),
-        Vec::<String>::new()
-    );
+    assert_eq!(reported(&forward(&stand_in, sqs_batch(1)).await), Vec::<String>::new());
 
     let mut without = config(&stand_in);
     without.external_id = None;
-    let answer = forwarder_with(&stand_in, &without)
-        .forward(sqs_batch(1), None)
-        .await
-        .unwrap()
-        .0;
+    let answer = forwarder_with(&stand_in, &without).forward(sqs_batch(1), None).await.unwrap().0;
     assert_eq!(reported(&answer), ["m-0"]);
 }
 
@@ -216,11 +145,7 @@ async fn throttling_and_server_errors_are_retried_until_the_events_land() {
     let answer = forward(&stand_in, sqs_batch(5)).await;
 
     assert_eq!(reported(&answer), Vec::<String>::new());
-    let mut ids: Vec<String> = stand_in
-        .stored()
-        .into_iter()
-        .map(|event| event.id)
-        .collect();
+    let mut ids: Vec<String> = stand_in.stored().into_iter().map(|event| event.id).collect();
     ids.sort();
     assert_eq!(ids, ["m-0", "m-1", "m-2", "m-3", "m-4"]);
 }
@@ -252,15 +177,8 @@ async fn invalid_records_are_reported_while_the_rest_is_sent() {
     ]);
     let answer = forward(&stand_in, event).await;
 
-    assert_eq!(
-        reported(&answer),
-        ["not-json", "hello", "missing-uid", "two-megabytes", "array"]
-    );
-    let ids: Vec<String> = stand_in
-        .stored()
-        .into_iter()
-        .map(|event| event.id)
-        .collect();
+    assert_eq!(reported(&answer), ["not-json", "hello", "missing-uid", "two-megabytes", "array"]);
+    let ids: Vec<String> = stand_in.stored().into_iter().map(|event| event.id).collect();
     assert_eq!(ids, ["ok-1", "ok-2"]);
 }
 
@@ -278,11 +196,7 @@ async fn kinesis_data_that_is_not_utf8_is_reported_and_nothing_after_it_is_sent(
 
     // Lambda resumes at the lowest reported sequence number, so 4 and 5 come again anyway.
     assert_eq!(reported(&answer), [sequence_number(3)]);
-    let ids: Vec<String> = stand_in
-        .stored()
-        .into_iter()
-        .map(|event| event.id)
-        .collect();
+    let ids: Vec<String> = stand_in.stored().into_iter().map(|event| event.id).collect();
     assert_eq!(ids, [sequence_number(1), sequence_number(2)]);
 }
 
@@ -314,12 +228,11 @@ async fn fifo_failure_reports_the_rest_of_its_group_and_holds_it_back() {
     let answer = forward(&stand_in, event).await;
 
     assert_eq!(reported(&answer), ["a-2", "a-3"]);
-    let ids: Vec<String> = stand_in
-        .stored()
-        .into_iter()
-        .map(|event| event.id)
-        .collect();
-    assert_eq!(ids, ["a-1", "b-1", "b-2", "c-1"]);
+    let ids: Vec<String> = stand_in.stored().into_iter().map(|event| event.id).collect();
+    // One message per group and request: the first wave, then b-2 once b-1 was confirmed.
+    assert_eq!(ids, ["a-1", "b-1", "c-1", "b-2"]);
+    let requests: Vec<Vec<String>> = stand_in.requests().into_iter().map(|request| request.ids).collect();
+    assert_eq!(requests, [vec!["a-1", "b-1", "c-1"], vec!["b-2"]]);
 }
 
 #[tokio::test]
@@ -342,10 +255,7 @@ async fn a_slow_service_still_gets_an_answer_before_the_deadline() {
     stand_in.set_latency(Duration::from_secs(5));
     let started = Instant::now();
     let deadline = started + Duration::from_millis(800);
-    let (answer, _) = forwarder(&stand_in)
-        .forward(sqs_batch(250), Some(deadline))
-        .await
-        .unwrap();
+    let (answer, _) = forwarder(&stand_in).forward(sqs_batch(250), Some(deadline)).await.unwrap();
 
     assert!(
         Instant::now() < deadline + Duration::from_millis(200),
@@ -358,16 +268,8 @@ async fn a_slow_service_still_gets_an_answer_before_the_deadline() {
 #[tokio::test]
 async fn events_that_are_not_batches_fail_the_invocation_with_a_reason() {
     let stand_in = stand_in().await;
-    let error = forwarder(&stand_in)
-        .forward(json!({"hello": "world"}), None)
-        .await
-        .unwrap_err();
-    assert!(
-        error
-            .to_string()
-            .contains("neither an SQS nor a Kinesis event"),
-        "{error}"
-    );
+    let error = forwarder(&stand_in).forward(json!({"hello": "world"}), None).await.unwrap_err();
+    assert!(error.to_string().contains("neither an SQS nor a Kinesis event"), "{error}");
     assert_eq!(stand_in.requests(), []);
 }
 
@@ -375,13 +277,7 @@ async fn events_that_are_not_batches_fail_the_invocation_with_a_reason() {
 async fn the_checksum_sent_is_the_sha256_of_the_event_data() {
     // The stand-in fails an event whose checksum does not match, so a clean answer proves it;
     // this pins the encoding against openssl's output for the same text.
-    assert_eq!(
-        audit::checksum("{\"a\":1}"),
-        "AVq9f1zFei3ZS3WQ8ErYCEJzkF7jPsXOvq5iJ2qX+GI="
-    );
+    assert_eq!(audit::checksum("{\"a\":1}"), "AVq9f1zFei3ZS3WQ8ErYCEJzkF7jPsXOvq5iJ2qX+GI=");
     let stand_in = stand_in().await;
-    assert_eq!(
-        reported(&forward(&stand_in, sqs_batch(2)).await),
-        Vec::<String>::new()
-    );
+    assert_eq!(reported(&forward(&stand_in, sqs_batch(2)).await), Vec::<String>::new());
 }

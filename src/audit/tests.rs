@@ -44,10 +44,7 @@ fn a_valid_event_is_sent_unchanged_with_its_checksum() {
     assert_eq!(event.event_data, text);
     assert_eq!(event.id, "0f8c2a4e-4c4e-4a8f-9d8a-3b1f6b2a7c11");
     assert_eq!(event.checksum, checksum(&text));
-    assert_eq!(
-        event.encoded_len,
-        batch::encoded_event_len(&event.id, &text)
-    );
+    assert_eq!(event.encoded_len, batch::encoded_event_len(&event.id, &text));
 }
 
 #[test]
@@ -55,110 +52,48 @@ fn each_schema_rule_has_its_own_reason() {
     let cases: Vec<(String, Rejection)> = vec![
         (
             "Hello from SQS!".into(),
-            Rejection::NotJson {
-                line: 1,
-                column: 1,
-                problem: "expected value".into(),
-            },
+            Rejection::NotJson { line: 1, column: 1, problem: "expected value".into() },
         ),
-        (
-            "\"text\"".into(),
-            Rejection::NotAnObject { found: "a string" },
-        ),
+        ("\"text\"".into(), Rejection::NotAnObject { found: "a string" }),
         ("[1]".into(), Rejection::NotAnObject { found: "an array" }),
         ("null".into(), Rejection::NotAnObject { found: "null" }),
         (
             "{} trailing".into(),
-            Rejection::NotJson {
-                line: 1,
-                column: 4,
-                problem: "trailing characters".into(),
-            },
+            Rejection::NotJson { line: 1, column: 4, problem: "trailing characters".into() },
         ),
-        (
-            without("version"),
-            Rejection::MissingField { field: "version" },
-        ),
+        (without("version"), Rejection::MissingField { field: "version" }),
         (without("UID"), Rejection::MissingField { field: "UID" }),
-        (
-            without("userIdentity"),
-            Rejection::MissingField {
-                field: "userIdentity",
-            },
-        ),
+        (without("userIdentity"), Rejection::MissingField { field: "userIdentity" }),
         (
             with("eventName", json!(7)),
-            Rejection::WrongType {
-                field: "eventName",
-                expected: "a string",
-                found: "a number",
-            },
+            Rejection::WrongType { field: "eventName", expected: "a string", found: "a number" },
         ),
         (
             with("userIdentity", json!("alice")),
-            Rejection::WrongType {
-                field: "userIdentity",
-                expected: "an object",
-                found: "a string",
-            },
+            Rejection::WrongType { field: "userIdentity", expected: "an object", found: "a string" },
         ),
         (
             with("userIdentity", json!({"type": "T"})),
-            Rejection::MissingField {
-                field: "userIdentity.principalId",
-            },
+            Rejection::MissingField { field: "userIdentity.principalId" },
         ),
         (
-            with(
-                "userIdentity",
-                json!({"type": "x".repeat(129), "principalId": "p"}),
-            ),
-            Rejection::TooLong {
-                field: "userIdentity.type",
-                limit: 128,
-                length: 129,
-            },
+            with("userIdentity", json!({"type": "x".repeat(129), "principalId": "p"})),
+            Rejection::TooLong { field: "userIdentity.type", limit: 128, length: 129 },
         ),
         (
             with("version", json!("é".repeat(257))),
-            Rejection::TooLong {
-                field: "version",
-                limit: 256,
-                length: 257,
-            },
+            Rejection::TooLong { field: "version", limit: 256, length: 257 },
         ),
         (
             with("errorCode", json!("e".repeat(257))),
-            Rejection::TooLong {
-                field: "errorCode",
-                limit: 256,
-                length: 257,
-            },
+            Rejection::TooLong { field: "errorCode", limit: 256, length: 257 },
         ),
-        (
-            with("eventTime", json!("2026-11-26 04:00:00")),
-            Rejection::BadEventTime,
-        ),
-        (
-            with("eventTime", json!("2026-13-26T04:00:00Z")),
-            Rejection::BadEventTime,
-        ),
-        (
-            with("eventTime", json!("2026-11-26T04:00:00.123Z")),
-            Rejection::BadEventTime,
-        ),
-        (
-            with("recipientAccountId", json!("12345678901")),
-            Rejection::BadRecipientAccountId,
-        ),
-        (
-            with("recipientAccountId", json!("12345678901a")),
-            Rejection::BadRecipientAccountId,
-        ),
-        (
-            r#"{"UID":"a","UID":"b"}"#.into(),
-            Rejection::DuplicateField { field: "UID" },
-        ),
+        (with("eventTime", json!("2026-11-26 04:00:00")), Rejection::BadEventTime),
+        (with("eventTime", json!("2026-13-26T04:00:00Z")), Rejection::BadEventTime),
+        (with("eventTime", json!("2026-11-26T04:00:00.123Z")), Rejection::BadEventTime),
+        (with("recipientAccountId", json!("12345678901")), Rejection::BadRecipientAccountId),
+        (with("recipientAccountId", json!("12345678901a")), Rejection::BadRecipientAccountId),
+        (r#"{"UID":"a","UID":"b"}"#.into(), Rejection::DuplicateField { field: "UID" }),
     ];
     for (text, expected) in cases {
         assert_eq!(rejection(&text), Some(expected), "{text:.80}");
@@ -169,27 +104,19 @@ fn each_schema_rule_has_its_own_reason() {
 fn optional_fields_may_be_absent_or_null_and_unknown_fields_are_kept() {
     assert_eq!(rejection(&without("userAgent")), None);
     assert_eq!(rejection(&with("errorMessage", Value::Null)), None);
-    assert_eq!(
-        rejection(&with("somethingElse", json!({"any": ["thing"]}))),
-        None
-    );
+    assert_eq!(rejection(&with("somethingElse", json!({"any": ["thing"]}))), None);
 }
 
 #[test]
 fn escaped_strings_are_measured_after_unescaping() {
     let escaped = format!("{{\"version\":\"{}\"}}", "\\u00e9".repeat(256));
-    assert!(!matches!(
-        rejection(&escaped),
-        Some(Rejection::TooLong { .. })
-    ));
+    assert!(!matches!(rejection(&escaped), Some(Rejection::TooLong { .. })));
 }
 
 #[test]
 fn an_event_too_large_for_any_request_is_rejected_before_parsing() {
     let text = format!("{{\"padding\":\"{}\"}}", "\"".repeat(500_000));
-    assert!(
-        matches!(rejection(&text), Some(Rejection::TooLarge { bytes }) if bytes > MAX_REQUEST_BYTES)
-    );
+    assert!(matches!(rejection(&text), Some(Rejection::TooLarge { bytes }) if bytes > MAX_REQUEST_BYTES));
 }
 
 #[test]
@@ -212,15 +139,12 @@ fn rejection_messages_never_carry_the_payload() {
 
 #[test]
 fn ids_that_break_the_pattern_are_hashed_to_a_stable_valid_id() {
-    let plain =
-        ItemIdentifier::new_for_tests("49590338271490256608559692538361571095921575989136588898");
+    let plain = ItemIdentifier::new_for_tests("49590338271490256608559692538361571095921575989136588898");
     assert_eq!(audit_event_id(&plain), plain.as_str());
     for odd in ["has space", "é", &"9".repeat(129)] {
         let id = audit_event_id(&ItemIdentifier::new_for_tests(odd));
         assert!(id.starts_with("sha256-") && id.len() == 71, "{id}");
-        assert!(id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert!(id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
         assert_eq!(id, audit_event_id(&ItemIdentifier::new_for_tests(odd)));
     }
 }

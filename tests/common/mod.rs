@@ -13,9 +13,7 @@ use cloudtrail_lake_forwarder::{send, Forwarder};
 use serde_json::{json, Value};
 
 pub async fn stand_in() -> StandIn {
-    StandIn::start(Settings::default())
-        .await
-        .expect("the stand-in starts on 127.0.0.1")
+    StandIn::start(Settings::default()).await.expect("the stand-in starts on 127.0.0.1")
 }
 
 /// The forwarder's configuration for the stand-in's channel.
@@ -33,13 +31,7 @@ pub fn client(stand_in: &StandIn, secret: &str) -> aws_sdk_cloudtraildata::Clien
     let sdk_config = aws_sdk_cloudtraildata::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(
-            ACCESS_KEY_ID,
-            secret,
-            None,
-            None,
-            "stand-in",
-        ))
+        .credentials_provider(Credentials::new(ACCESS_KEY_ID, secret, None, None, "stand-in"))
         .endpoint_url(stand_in.endpoint())
         .timeout_config(send::sdk_timeouts())
         .retry_config(send::sdk_retries())
@@ -75,10 +67,7 @@ pub fn audit_json_of_len(uid: &str, len: usize) -> String {
     let base = audit_json(uid);
     let frame = base.len() + r#","additionalEventData":{"padding":""}"#.len();
     let padding = "x".repeat(len.saturating_sub(frame));
-    let text = format!(
-        "{},\"additionalEventData\":{{\"padding\":\"{padding}\"}}}}",
-        &base[..base.len() - 1]
-    );
+    let text = format!("{},\"additionalEventData\":{{\"padding\":\"{padding}\"}}}}", &base[..base.len() - 1]);
     assert_eq!(text.len(), len.max(frame));
     text
 }
@@ -134,26 +123,15 @@ pub fn records(records: Vec<Value>) -> Value {
 
 /// `n` valid SQS records with message ids `m-0`, `m-1`, …
 pub fn sqs_batch(n: usize) -> Value {
-    records(
-        (0..n)
-            .map(|i| sqs_record(&format!("m-{i}"), &audit_json(&format!("uid-{i}"))))
-            .collect(),
-    )
+    records((0..n).map(|i| sqs_record(&format!("m-{i}"), &audit_json(&format!("uid-{i}")))).collect())
 }
 
 /// The `batchItemFailures` identifiers of an answer, as JSON sees them.
 pub fn reported(answer: &cloudtrail_lake_forwarder::Answer) -> Vec<String> {
     let value = serde_json::to_value(answer).unwrap();
-    let failures = value["batchItemFailures"]
-        .as_array()
-        .expect("batchItemFailures is a list");
+    let failures = value["batchItemFailures"].as_array().expect("batchItemFailures is a list");
     failures
         .iter()
-        .map(|failure| {
-            failure["itemIdentifier"]
-                .as_str()
-                .expect("a non-empty identifier")
-                .to_owned()
-        })
+        .map(|failure| failure["itemIdentifier"].as_str().expect("a non-empty identifier").to_owned())
         .collect()
 }

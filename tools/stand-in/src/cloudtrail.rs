@@ -5,7 +5,7 @@
 //! `channelArn` and `externalId` parameters, the body size (1 MB), 1 to 100 events, each id's
 //! pattern and its uniqueness in the request; then per event, the checksum and the JSON.
 //! Faults are injected by command (the next requests, given event ids) or at random from a
-//! seed, so a test can replay the same chaos.
+//! seed; the random draws depend on what is sent, not on when, so a test replays the same chaos.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::io;
@@ -43,8 +43,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Settings {
         Settings {
-            channel_arn: "arn:aws:cloudtrail:us-east-1:123456789012:channel/stand-in-channel"
-                .into(),
+            channel_arn: "arn:aws:cloudtrail:us-east-1:123456789012:channel/stand-in-channel".into(),
             external_id: None,
         }
     }
@@ -107,7 +106,9 @@ struct State {
     faults: VecDeque<Fault>,
     event_failures: HashMap<String, VecDeque<String>>,
     latency: Duration,
-    chaos: Option<(Chaos, u64)>,
+    chaos: Option<Chaos>,
+    /// How often each chaos key was drawn for.
+    draws: HashMap<String, u64>,
     in_flight: usize,
     peak_in_flight: usize,
 }
@@ -145,12 +146,7 @@ impl StandIn {
         let settings = Arc::new(settings);
         let state = Arc::new(Mutex::new(State::default()));
         let server = tokio::spawn(serve(listener, settings.clone(), state.clone()));
-        Ok(StandIn {
-            address,
-            settings,
-            state,
-            server,
-        })
+        Ok(StandIn { address, settings, state, server })
     }
 
     /// `http://127.0.0.1:PORT`, for `AWS_ENDPOINT_URL_CLOUDTRAIL_DATA`.
@@ -204,24 +200,19 @@ impl StandIn {
 
     /// Turns on random faults from `chaos`.
     pub fn set_chaos(&self, chaos: Chaos) {
-        self.state().chaos = Some((chaos, chaos.seed.max(1)));
+        self.state().chaos = Some(chaos);
     }
 
     /// Forgets stored events, seen requests and pending faults.
     pub fn reset(&self) {
         let mut state = self.state();
         let latency = state.latency;
-        *state = State {
-            latency,
-            ..State::default()
-        };
+        *state = State { latency, ..State::default() };
     }
 }
 
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
-    state
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 async fn serve(listener: TcpListener, settings: Arc<Settings>, state: Arc<Mutex<State>>) {
@@ -266,63 +257,58 @@ fn inspect(request: &Request, state: &Mutex<State>) -> Response {
 }
 
 /// Handles one `PutAuditEvents` call; `None` drops the connection without an answer.
-async fn put_audit_events(
-    request: &Request,
-    settings: &Settings,
-    state: &Mutex<State>,
-) -> Option<Response> {
-    let (latency, fault) = {
+async fn put_audit_events(request: &Request, settings: &Settings, state: &Mutex<State>) -> Option<Response> {
+    {
         let mut state = lock(state);
         state.in_flight += 1;
         state.peak_in_flight = state.peak_in_flight.max(state.in_flight);
-        let fault = state.faults.pop_front();
-        let (fault, extra) = match (fault, state.chaos.as_mut()) {
-            (Some(fault), _) => (Some(fault), Duration::ZERO),
-            (None, Some((chaos, rng))) => roll_request(chaos, rng),
-            (None, None) => (None, Duration::ZERO),
+    }
+    let checked = check_request(request, settings);
+    let ids: Vec<String> = match &checked {
+        Ok(events) => events
+            .iter()
+            .filter_map(|event| event.get("id").and_then(Value::as_str).map(str::to_owned))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    let (latency, fault) = {
+        let mut state = lock(state);
+        let queued = state.faults.pop_front();
+        let (fault, extra) = match queued {
+            Some(fault) => (Some(fault), Duration::ZERO),
+            None if checked.is_ok() => roll_request(&mut state, &ids),
+            None => (None, Duration::ZERO),
         };
         (state.latency + extra, fault)
     };
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    let mut seen = SeenRequest {
-        body_len: request.body.len(),
-        ids: Vec::new(),
-        status: None,
-        error: None,
-    };
-    let response = match check_request(request, settings) {
+    let response = match checked {
         Err(response) => Some(response),
-        Ok(events) => {
-            seen.ids = events
-                .iter()
-                .filter_map(|event| event.get("id").and_then(Value::as_str).map(str::to_owned))
-                .collect();
-            match fault {
-                Some(Fault::Throttle) => Some(error(400, "ThrottlingException", "Rate exceeded")),
-                Some(Fault::ServerError) => Some(error(
-                    500,
-                    "InternalServerException",
-                    "stand-in server error",
-                )),
-                Some(Fault::DropBeforeStore) => None,
-                Some(Fault::DropAfterStore) => {
-                    accept(&events, state);
-                    None
-                }
-                None => Some(accept(&events, state)),
+        Ok(events) => match fault {
+            Some(Fault::Throttle) => Some(error(400, "ThrottlingException", "Rate exceeded")),
+            Some(Fault::ServerError) => Some(error(500, "InternalServerException", "stand-in server error")),
+            Some(Fault::DropBeforeStore) => None,
+            Some(Fault::DropAfterStore) => {
+                accept(&events, state);
+                None
             }
-        }
+            None => Some(accept(&events, state)),
+        },
     };
-    seen.status = response.as_ref().map(|response| response.status);
-    seen.error = response.as_ref().and_then(|response| {
-        response
-            .headers
-            .iter()
-            .find(|(name, _)| *name == "x-amzn-errortype")
-            .map(|(_, code)| code.clone())
-    });
+    let seen = SeenRequest {
+        body_len: request.body.len(),
+        ids,
+        status: response.as_ref().map(|response| response.status),
+        error: response.as_ref().and_then(|response| {
+            response
+                .headers
+                .iter()
+                .find(|(name, _)| *name == "x-amzn-errortype")
+                .map(|(_, code)| code.clone())
+        }),
+    };
     let mut state = lock(state);
     state.in_flight -= 1;
     state.requests.push(seen);
@@ -332,22 +318,14 @@ async fn put_audit_events(
 /// The whole-request checks; the request's events when they pass.
 fn check_request(request: &Request, settings: &Settings) -> Result<Vec<Value>, Response> {
     if request.method != "POST" || request.path != "/PutAuditEvents" {
-        return Err(error(
-            404,
-            "UnknownOperationException",
-            "only POST /PutAuditEvents is served",
-        ));
+        return Err(error(404, "UnknownOperationException", "only POST /PutAuditEvents is served"));
     }
     sigv4::verify(request, "cloudtrail-data", ACCESS_KEY_ID, SECRET_ACCESS_KEY)
         .map_err(|why| error(403, "InvalidSignatureException", &why.0))?;
     let channel = request.query_param("channelArn").unwrap_or_default();
     let channel_id = settings.channel_arn.rsplit('/').next().unwrap_or_default();
     if channel != settings.channel_arn && channel != channel_id {
-        return Err(error(
-            404,
-            "ChannelNotFound",
-            "no channel with that ARN or ID",
-        ));
+        return Err(error(404, "ChannelNotFound", "no channel with that ARN or ID"));
     }
     if let Some(expected) = &settings.external_id {
         if request.query_param("externalId").as_deref() != Some(expected.as_str()) {
@@ -359,11 +337,7 @@ fn check_request(request: &Request, settings: &Settings) -> Result<Vec<Value>, R
         }
     }
     if request.body.len() > MAX_BODY_BYTES {
-        return Err(error(
-            413,
-            "ValidationException",
-            "the request body is larger than 1 MB",
-        ));
+        return Err(error(413, "ValidationException", "the request body is larger than 1 MB"));
     }
     let body: Value = serde_json::from_slice(&request.body)
         .map_err(|_| error(400, "SerializationException", "body is not JSON"))?;
@@ -371,32 +345,18 @@ fn check_request(request: &Request, settings: &Settings) -> Result<Vec<Value>, R
         return Err(error(400, "ValidationException", "auditEvents is required"));
     };
     if events.is_empty() || events.len() > MAX_EVENTS {
-        return Err(error(
-            400,
-            "ValidationException",
-            "auditEvents must hold 1 to 100 events",
-        ));
+        return Err(error(400, "ValidationException", "auditEvents must hold 1 to 100 events"));
     }
     let mut ids = HashSet::new();
     for event in events {
         let id = event.get("id").and_then(Value::as_str).unwrap_or_default();
         let valid = (1..=128).contains(&id.len())
-            && id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if !valid || event.get("eventData").and_then(Value::as_str).is_none() {
-            return Err(error(
-                400,
-                "ValidationException",
-                "an event's id or eventData is invalid",
-            ));
+            return Err(error(400, "ValidationException", "an event's id or eventData is invalid"));
         }
         if !ids.insert(id) {
-            return Err(error(
-                400,
-                "DuplicatedAuditEventId",
-                "two events in the request have the same id",
-            ));
+            return Err(error(400, "DuplicatedAuditEventId", "two events in the request have the same id"));
         }
     }
     Ok(events.clone())
@@ -417,42 +377,24 @@ fn accept(events: &[Value], state: &Mutex<State>) -> Response {
                 failed.push(json!({"id": id, "errorCode": code, "errorMessage": message}))
             }
             None => {
-                let event_id =
-                    format!("{:08x}-0000-4000-8000-{:012x}", request, state.stored.len());
+                let event_id = format!("{:08x}-0000-4000-8000-{:012x}", request, state.stored.len());
                 successful.push(json!({"id": id, "eventID": event_id}));
-                state.stored.push(StoredEvent {
-                    id,
-                    event_data: event_data.to_owned(),
-                    event_id,
-                    request,
-                });
+                state.stored.push(StoredEvent { id, event_data: event_data.to_owned(), event_id, request });
             }
         }
     }
     Response::json(200, &json!({"successful": successful, "failed": failed}))
 }
 
-fn event_failure(
-    state: &mut State,
-    id: &str,
-    event: &Value,
-    event_data: &str,
-) -> Option<(String, String)> {
-    if let Some(code) = state
-        .event_failures
-        .get_mut(id)
-        .and_then(VecDeque::pop_front)
-    {
+fn event_failure(state: &mut State, id: &str, event: &Value, event_data: &str) -> Option<(String, String)> {
+    if let Some(code) = state.event_failures.get_mut(id).and_then(VecDeque::pop_front) {
         return Some((code, "failure injected by the stand-in".into()));
     }
     if let Some(checksum) = event.get("eventDataChecksum").and_then(Value::as_str) {
         let expected =
             base64::engine::general_purpose::STANDARD.encode(Sha256::digest(event_data.as_bytes()));
         if checksum != expected {
-            return Some((
-                "InvalidChecksum".into(),
-                "eventDataChecksum does not match eventData".into(),
-            ));
+            return Some(("InvalidChecksum".into(), "eventDataChecksum does not match eventData".into()));
         }
     }
     match serde_json::from_str::<Value>(event_data) {
@@ -470,32 +412,31 @@ fn event_failure(
                 return Some(("FieldNotFound".into(), format!("{missing} is required")));
             }
         }
-        _ => {
-            return Some((
-                "InvalidData".into(),
-                "eventData is not a JSON object".into(),
-            ))
-        }
+        _ => return Some(("InvalidData".into(), "eventData is not a JSON object".into())),
     }
-    if let Some((chaos, rng)) = state.chaos.as_mut() {
-        if unit(rng) < chaos.event_failure {
-            let code = if next(rng).is_multiple_of(2) {
-                "Throttling"
-            } else {
-                "InternalFailure"
-            };
-            return Some((
-                code.into(),
-                "failure injected by the stand-in's chaos".into(),
-            ));
+    if let Some(chaos) = state.chaos {
+        let seen = state.draws.entry(format!("event:{id}")).or_insert(0);
+        *seen += 1;
+        let roll = draw(chaos.seed, "event", id, *seen);
+        if roll < chaos.event_failure {
+            let code = if roll < chaos.event_failure / 2.0 { "Throttling" } else { "InternalFailure" };
+            return Some((code.into(), "failure injected by the stand-in's chaos".into()));
         }
     }
     None
 }
 
-fn roll_request(chaos: &Chaos, rng: &mut u64) -> (Option<Fault>, Duration) {
-    let latency = chaos.max_latency.mul_f64(unit(rng));
-    let roll = unit(rng);
+/// Draws a request's fault and extra latency. The draw depends on the seed, the request's ids
+/// and how often the same ids came before, not on arrival order, so concurrent senders meet
+/// the same chaos on every run.
+fn roll_request(state: &mut State, ids: &[String]) -> (Option<Fault>, Duration) {
+    let Some(chaos) = state.chaos else { return (None, Duration::ZERO) };
+    let key = ids.join(",");
+    let seen = state.draws.entry(format!("request:{key}")).or_insert(0);
+    *seen += 1;
+    let n = *seen;
+    let latency = chaos.max_latency.mul_f64(draw(chaos.seed, "latency", &key, n));
+    let roll = draw(chaos.seed, "fault", &key, n);
     let mut threshold = 0.0;
     for (chance, fault) in [
         (chaos.throttle, Fault::Throttle),
@@ -511,18 +452,17 @@ fn roll_request(chaos: &Chaos, rng: &mut u64) -> (Option<Fault>, Duration) {
     (None, latency)
 }
 
-/// xorshift64: small, seeded, and the same on every machine.
-fn next(state: &mut u64) -> u64 {
-    let mut x = *state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    *state = x;
-    x
-}
-
-fn unit(state: &mut u64) -> f64 {
-    (next(state) >> 11) as f64 / (1u64 << 53) as f64
+/// A number in [0, 1) from the seed, a purpose, a key and a count: FNV-1a into splitmix64.
+fn draw(seed: u64, purpose: &str, key: &str, n: u64) -> f64 {
+    let mut hash = 0xcbf2_9ce4_8422_2325u64 ^ seed;
+    for byte in purpose.bytes().chain([0]).chain(key.bytes()).chain(n.to_le_bytes()) {
+        hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let mut z = hash.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 53) as f64
 }
 
 fn error(status: u16, code: &str, message: &str) -> Response {

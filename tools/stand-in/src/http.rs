@@ -26,10 +26,7 @@ pub struct Request {
 impl Request {
     /// The first value of a header, by its lower-case name.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
+        self.headers.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
     }
 
     /// Query parameters, percent-decoded, in the order sent.
@@ -45,10 +42,7 @@ impl Request {
     }
 
     pub fn query_param(&self, name: &str) -> Option<String> {
-        self.query_pairs()
-            .into_iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value)
+        self.query_pairs().into_iter().find(|(key, _)| key == name).map(|(_, value)| value)
     }
 }
 
@@ -60,10 +54,7 @@ pub async fn read_request(reader: &mut BufReader<OwnedReadHalf>) -> io::Result<O
     }
     let mut parts = line.split_whitespace();
     let (Some(method), Some(target)) = (parts.next(), parts.next()) else {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "malformed request line",
-        ));
+        return Err(io::Error::new(io::ErrorKind::InvalidData, "malformed request line"));
     };
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let mut request = Request {
@@ -83,20 +74,12 @@ pub async fn read_request(reader: &mut BufReader<OwnedReadHalf>) -> io::Result<O
             break;
         }
         if let Some((name, value)) = header.split_once(':') {
-            request
-                .headers
-                .push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+            request.headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
         }
     }
-    let length: usize = request
-        .header("content-length")
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(0);
+    let length: usize = request.header("content-length").and_then(|value| value.parse().ok()).unwrap_or(0);
     if length > MAX_BODY {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "request body too large for the stand-in",
-        ));
+        return Err(io::Error::new(io::ErrorKind::InvalidData, "request body too large for the stand-in"));
     }
     request.body = vec![0; length];
     reader.read_exact(&mut request.body).await?;

@@ -23,10 +23,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--external-id" => settings.external_id = Some(value()?),
             "--latency-ms" => latency = Duration::from_millis(value()?.parse()?),
             other => {
-                return Err(format!(
-                    "unknown argument {other:?}; see the usage in the source's first lines"
+                return Err(
+                    format!("unknown argument {other:?}; see the usage in the source's first lines").into()
                 )
-                .into())
             }
         }
     }
@@ -45,12 +44,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         let stored = stand_in.stored();
         for event in &stored[reported..] {
-            println!(
-                "stored id={} eventID={} bytes={}",
-                event.id,
-                event.event_id,
-                event.event_data.len()
-            );
+            println!("stored id={} eventID={} bytes={}", event.id, event.event_id, event.event_data.len());
         }
         reported = stored.len();
     }

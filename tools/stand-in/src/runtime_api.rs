@@ -64,12 +64,7 @@ impl RuntimeApi {
         let state = Arc::new(Mutex::new(State::default()));
         let changed = Arc::new(Notify::new());
         let server = tokio::spawn(serve(listener, state.clone(), changed.clone()));
-        Ok(RuntimeApi {
-            address,
-            state,
-            changed,
-            server,
-        })
+        Ok(RuntimeApi { address, state, changed, server })
     }
 
     /// `127.0.0.1:PORT`, the value of `AWS_LAMBDA_RUNTIME_API`.
@@ -122,9 +117,7 @@ impl RuntimeApi {
 }
 
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
-    state
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 async fn serve(listener: TcpListener, state: Arc<Mutex<State>>, changed: Arc<Notify>) {
@@ -168,10 +161,7 @@ async fn route(request: &Request, state: &Mutex<State>, changed: &Notify) -> Res
         changed.notify_waiters();
         return accepted();
     }
-    Response::json(
-        404,
-        &serde_json::json!({"message": "unknown Runtime API path"}),
-    )
+    Response::json(404, &serde_json::json!({"message": "unknown Runtime API path"}))
 }
 
 async fn next_invocation(state: &Mutex<State>, changed: &Notify) -> Response {
@@ -187,8 +177,14 @@ async fn next_invocation(state: &Mutex<State>, changed: &Notify) -> Response {
                         ("content-type", "application/json".into()),
                         ("lambda-runtime-aws-request-id", invocation.request_id),
                         ("lambda-runtime-deadline-ms", invocation.deadline_ms.to_string()),
-                        ("lambda-runtime-invoked-function-arn", "arn:aws:lambda:us-east-1:123456789012:function:cloudtrail-lake-forwarder".into()),
-                        ("lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000;Sampled=0".into()),
+                        (
+                            "lambda-runtime-invoked-function-arn",
+                            "arn:aws:lambda:us-east-1:123456789012:function:cloudtrail-lake-forwarder".into(),
+                        ),
+                        (
+                            "lambda-runtime-trace-id",
+                            "Root=1-00000000-000000000000000000000000;Sampled=0".into(),
+                        ),
                     ],
                     body: invocation.payload,
                 };

@@ -24,16 +24,14 @@ pub fn verify(
         return fail("Authorization is not AWS4-HMAC-SHA256");
     };
     let field = |name: &str| {
-        fields.split(',').map(str::trim).find_map(|part| {
-            part.strip_prefix(name)
-                .and_then(|rest| rest.strip_prefix('='))
-        })
+        fields
+            .split(',')
+            .map(str::trim)
+            .find_map(|part| part.strip_prefix(name).and_then(|rest| rest.strip_prefix('=')))
     };
-    let (Some(credential), Some(signed_headers), Some(signature)) = (
-        field("Credential"),
-        field("SignedHeaders"),
-        field("Signature"),
-    ) else {
+    let (Some(credential), Some(signed_headers), Some(signature)) =
+        (field("Credential"), field("SignedHeaders"), field("Signature"))
+    else {
         return fail("Authorization lacks Credential, SignedHeaders or Signature");
     };
     let scope: Vec<&str> = credential.split('/').collect();
@@ -41,9 +39,7 @@ pub fn verify(
         return fail("malformed credential scope");
     };
     if scope_service != service {
-        return Err(SignatureError(format!(
-            "signed for service {scope_service:?}, not {service:?}"
-        )));
+        return Err(SignatureError(format!("signed for service {scope_service:?}, not {service:?}")));
     }
     if key != access_key_id {
         return Err(SignatureError(format!("unknown access key {key:?}")));
@@ -59,10 +55,7 @@ pub fn verify(
         .split(';')
         .map(|name| {
             let value = request.header(name).unwrap_or("");
-            format!(
-                "{name}:{}\n",
-                value.split_whitespace().collect::<Vec<_>>().join(" ")
-            )
+            format!("{name}:{}\n", value.split_whitespace().collect::<Vec<_>>().join(" "))
         })
         .collect();
     let mut query: Vec<(String, String)> = request
@@ -71,10 +64,7 @@ pub fn verify(
         .map(|(key, value)| (percent_encode(&key), percent_encode(&value)))
         .collect();
     query.sort();
-    let canonical_query: Vec<String> = query
-        .iter()
-        .map(|(key, value)| format!("{key}={value}"))
-        .collect();
+    let canonical_query: Vec<String> = query.iter().map(|(key, value)| format!("{key}={value}")).collect();
     let payload_hash = match request.header("x-amz-content-sha256") {
         Some(hash) => hash.to_owned(),
         None => hex(&Sha256::digest(&request.body)),
@@ -99,10 +89,7 @@ pub fn verify(
         "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
         hex(&Sha256::digest(canonical_request.as_bytes()))
     );
-    let mut signing_key = hmac(
-        format!("AWS4{secret_access_key}").as_bytes(),
-        date.as_bytes(),
-    );
+    let mut signing_key = hmac(format!("AWS4{secret_access_key}").as_bytes(), date.as_bytes());
     for part in [region, service, "aws4_request"] {
         signing_key = hmac(&signing_key, part.as_bytes());
     }
@@ -120,15 +107,8 @@ fn hmac(key: &[u8], message: &[u8]) -> Vec<u8> {
         block[..key.len()].copy_from_slice(key);
     }
     let pad = |byte: u8| block.iter().map(move |k| k ^ byte).collect::<Vec<u8>>();
-    let inner = Sha256::new()
-        .chain_update(pad(0x36))
-        .chain_update(message)
-        .finalize();
-    Sha256::new()
-        .chain_update(pad(0x5c))
-        .chain_update(inner)
-        .finalize()
-        .to_vec()
+    let inner = Sha256::new().chain_update(pad(0x36)).chain_update(message).finalize();
+    Sha256::new().chain_update(pad(0x5c)).chain_update(inner).finalize().to_vec()
 }
 
 pub fn hex(bytes: &[u8]) -> String {
@@ -142,9 +122,6 @@ mod tests {
     #[test]
     fn hmac_matches_rfc_4231_test_case_2() {
         let mac = hmac(b"Jefe", b"what do ya want for nothing?");
-        assert_eq!(
-            hex(&mac),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
+        assert_eq!(hex(&mac), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
     }
 }
