@@ -38,6 +38,7 @@ pub enum Rejection {
     NotJson { line: usize, column: usize, problem: String },
     NotAnObject { found: &'static str },
     MissingField { field: &'static str },
+    EmptyField { field: &'static str },
     WrongType { field: &'static str, expected: &'static str, found: &'static str },
     TooLong { field: &'static str, limit: usize, length: usize },
     DuplicateField { field: &'static str },
@@ -63,9 +64,8 @@ impl fmt::Display for Rejection {
             Rejection::NotAnObject { found } => {
                 write!(f, "the payload is {found}, not a JSON object")
             }
-            Rejection::MissingField { field } => {
-                write!(f, "the required field {field} is missing")
-            }
+            Rejection::MissingField { field } => write!(f, "the required field {field} is missing"),
+            Rejection::EmptyField { field } => write!(f, "the required field {field} is empty"),
             Rejection::WrongType { field, expected, found } => {
                 write!(f, "{field} is {found}, not {expected}")
             }
@@ -162,7 +162,7 @@ fn check_schema(event_data: &str) -> Result<(), Rejection> {
     reject_duplicates(&members)?;
     for (field, limit) in REQUIRED {
         let value = string_field(&members, field, "", true)?.unwrap_or_default();
-        check_length(field, value, limit)?;
+        check_required(field, value, limit)?;
     }
     for (field, limit) in OPTIONAL {
         if let Some(value) = string_field(&members, field, "", false)? {
@@ -184,7 +184,7 @@ fn check_schema(event_data: &str) -> Result<(), Rejection> {
     };
     for (field, limit) in USER_IDENTITY {
         let value = string_field(identity, field, "userIdentity.", true)?.unwrap_or_default();
-        check_length(qualified("userIdentity.", field), value, limit)?;
+        check_required(qualified("userIdentity.", field), value, limit)?;
     }
     Ok(())
 }
@@ -238,6 +238,14 @@ fn qualified(prefix: &'static str, field: &'static str) -> &'static str {
         (_, "type") => "userIdentity.type",
         _ => "userIdentity.principalId",
     }
+}
+
+/// A required field must be there and hold something: an empty `UID` identifies nothing.
+fn check_required(field: &'static str, value: &str, limit: usize) -> Result<(), Rejection> {
+    if value.is_empty() {
+        return Err(Rejection::EmptyField { field });
+    }
+    check_length(field, value, limit)
 }
 
 fn check_length(field: &'static str, value: &str, limit: usize) -> Result<(), Rejection> {
