@@ -5,8 +5,6 @@
 //!
 //! `cargo run --example local-run -- events/sqs-standard.json`
 
-use std::num::NonZeroUsize;
-
 use aws_sdk_cloudtraildata::config::{BehaviorVersion, Credentials, Region};
 use cloudtrail_data_stand_in::cloudtrail::{ACCESS_KEY_ID, SECRET_ACCESS_KEY};
 use cloudtrail_data_stand_in::{Settings, StandIn};
@@ -35,15 +33,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .timeout_config(send::sdk_timeouts())
         .retry_config(send::sdk_retries())
         .build();
-    let config = Config {
-        channel_arn: stand_in.settings().channel_arn.clone(),
-        external_id: None,
-        max_concurrent_requests: NonZeroUsize::new(8).expect("8 is not 0"),
-    };
+    let config = Config::for_channel(&stand_in.settings().channel_arn);
     let forwarder = Forwarder::new(aws_sdk_cloudtraildata::Client::from_conf(sdk_config), &config);
 
     println!("Invoking the handler with {path}");
-    let answer = forwarder.handle(LambdaEvent::new(event, Context::default())).await?;
+    let answer = forwarder.handle(LambdaEvent::new(event.into(), Context::default())).await?;
     println!("\nLambda answer:\n{}", serde_json::to_string_pretty(&answer)?);
 
     let stored = stand_in.stored();

@@ -26,7 +26,28 @@ pub struct Config {
     pub external_id: Option<String>,
     /// Requests in flight at once within one invocation.
     pub max_concurrent_requests: NonZeroUsize,
+    /// The CloudWatch namespace of the EMF metrics (`METRICS_NAMESPACE`).
+    pub metrics_namespace: String,
+    /// The `FunctionName` dimension of the metrics (`AWS_LAMBDA_FUNCTION_NAME`, set by Lambda).
+    pub function_name: String,
 }
+
+impl Config {
+    /// A configuration for `channel_arn` with every optional setting at its default.
+    pub fn for_channel(channel_arn: impl Into<String>) -> Config {
+        Config {
+            channel_arn: channel_arn.into(),
+            external_id: None,
+            max_concurrent_requests: NonZeroUsize::new(DEFAULT_MAX_CONCURRENT_REQUESTS)
+                .expect("default is not 0"),
+            metrics_namespace: crate::metrics::DEFAULT_NAMESPACE.to_owned(),
+            function_name: DEFAULT_FUNCTION_NAME.to_owned(),
+        }
+    }
+}
+
+/// The `FunctionName` dimension outside Lambda, where `AWS_LAMBDA_FUNCTION_NAME` is unset.
+pub const DEFAULT_FUNCTION_NAME: &str = "cloudtrail-lake-forwarder";
 
 /// A configuration error; its message names the variable and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +77,8 @@ const CHANNEL_ARN_RULE: &str =
     "a CloudTrail Lake channel ARN (arn:aws:cloudtrail:REGION:ACCOUNT:channel/ID) or a channel ID";
 const EXTERNAL_ID_RULE: &str = "2 to 1224 characters of letters, digits and _+=,.@:/-";
 const CONCURRENCY_RULE: &str = "a whole number from 1 to 100";
+const NAMESPACE_RULE: &str =
+    "1 to 255 characters of letters, digits and . - _ / # : or space, not starting with AWS/";
 
 impl Config {
     /// Reads the configuration through `lookup`, which returns a variable's value if it is set.
@@ -97,7 +120,15 @@ impl Config {
                 .ok_or_else(|| invalid("MAX_CONCURRENT_REQUESTS", value, CONCURRENCY_RULE))?,
         };
 
-        Ok(Config { channel_arn, external_id, max_concurrent_requests })
+        let metrics_namespace =
+            set("METRICS_NAMESPACE").unwrap_or_else(|| crate::metrics::DEFAULT_NAMESPACE.to_owned());
+        if !is_namespace(&metrics_namespace) {
+            return Err(invalid("METRICS_NAMESPACE", metrics_namespace, NAMESPACE_RULE));
+        }
+        let function_name =
+            set("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|| DEFAULT_FUNCTION_NAME.to_owned());
+
+        Ok(Config { channel_arn, external_id, max_concurrent_requests, metrics_namespace, function_name })
     }
 }
 
@@ -125,6 +156,12 @@ fn is_channel_arn_or_id(value: &str) -> bool {
 fn is_channel_id(value: &str) -> bool {
     (1..=256).contains(&value.len())
         && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+}
+
+fn is_namespace(value: &str) -> bool {
+    (1..=255).contains(&value.len())
+        && !value.starts_with("AWS/")
+        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-/#: ".contains(&b))
 }
 
 fn is_external_id(value: &str) -> bool {
@@ -192,6 +229,17 @@ mod tests {
         for value in ["x", "has space", &"a".repeat(1225)] {
             let error = config(&[("CHANNEL_ARN", ARN), ("EXTERNAL_ID", value)]).unwrap_err();
             assert!(error.to_string().starts_with("EXTERNAL_ID is"), "{error}");
+        }
+    }
+
+    #[test]
+    fn the_metrics_namespace_has_a_default_and_follows_cloudwatch_rules() {
+        assert_eq!(config(&[("CHANNEL_ARN", ARN)]).unwrap().metrics_namespace, "CloudTrailLakeForwarder");
+        let ok = config(&[("CHANNEL_ARN", ARN), ("METRICS_NAMESPACE", "Audit/Forwarder")]).unwrap();
+        assert_eq!(ok.metrics_namespace, "Audit/Forwarder");
+        for value in ["AWS/Lambda", "bad|name"] {
+            let error = config(&[("CHANNEL_ARN", ARN), ("METRICS_NAMESPACE", value)]).unwrap_err();
+            assert!(error.to_string().starts_with("METRICS_NAMESPACE is"), "{error}");
         }
     }
 

@@ -4,6 +4,7 @@
 //! The work is one pipeline, one module a stage:
 //!
 //! - [`config`]: environment variables → [`config::Config`], read once at cold start.
+//! - [`incoming`]: the Lambda event as it arrives, only the fields read, read loosely.
 //! - [`source`]: the Lambda event → records, each with the identifier Lambda knows it by.
 //! - [`audit`]: a record → an audit event (`id`, `eventData`, checksum), or a rejection.
 //! - [`outcome`]: what became of each record, and the FIFO / Kinesis ordering rules.
@@ -12,25 +13,27 @@
 //! - [`retry`]: which failures are transient, and the backoff between tries.
 //! - [`recent`]: events this process saw ingested, so redeliveries are not sent twice.
 //! - [`answer`]: outcomes → `SqsBatchResponse` or `KinesisEventResponse`.
+//! - [`summary`] and [`metrics`]: the invocation's summary log line and its EMF metrics.
 //! - [`Forwarder`] below chains the stages for one invocation and logs its summary.
 
 pub mod answer;
 pub mod audit;
 pub mod batch;
 pub mod config;
+pub mod incoming;
+pub mod metrics;
 pub mod outcome;
 pub mod recent;
 pub mod retry;
 pub mod send;
 pub mod source;
-mod summary;
+pub mod summary;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_cloudtraildata::Client;
 use lambda_runtime::LambdaEvent;
-use serde_json::Value;
 use tokio::time::Instant;
 
 pub use answer::Answer;
@@ -38,6 +41,7 @@ pub use summary::Summary;
 
 use crate::audit::{AuditEvent, Rejection};
 use crate::config::Config;
+use crate::incoming::IncomingEvent;
 use crate::outcome::{Ordering, Outcome};
 use crate::recent::{Key, RecentlyIngested};
 use crate::send::Sender;
@@ -48,31 +52,42 @@ use crate::source::{EventError, Record};
 pub struct Forwarder {
     sender: Sender,
     recent: Arc<RecentlyIngested>,
+    metrics_namespace: String,
+    function_name: String,
 }
 
 impl Forwarder {
     /// Builds the forwarder from a ready SDK client; no network call is made.
     pub fn new(client: Client, config: &Config) -> Forwarder {
-        Forwarder { sender: Sender::new(client, config), recent: Arc::default() }
+        Forwarder {
+            sender: Sender::new(client, config),
+            recent: Arc::default(),
+            metrics_namespace: config.metrics_namespace.clone(),
+            function_name: config.function_name.clone(),
+        }
     }
 
     /// The Lambda handler: forwards the batch and logs one summary line.
     ///
     /// An event that is not an SQS or Kinesis batch is an error, which fails the invocation.
-    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Answer, EventError> {
+    pub async fn handle(&self, event: LambdaEvent<IncomingEvent>) -> Result<Answer, EventError> {
         let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
         let deadline = time_budget(event.context.deadline, now_ms).map(|budget| Instant::now() + budget);
         let (answer, summary) = self.forward(event.payload, deadline).await.inspect_err(|error| {
             tracing::error!(%error, "the invocation's event cannot be forwarded");
         })?;
         summary.log();
+        // The EMF document goes straight to stdout, outside the log formatter, as CloudWatch
+        // expects; it holds counts and times only.
+        let document = metrics::emf_document(&self.metrics_namespace, &self.function_name, &summary, now_ms);
+        println!("{document}");
         Ok(answer)
     }
 
     /// Forwards one event's records, answering by `deadline` if one is given.
     pub async fn forward(
         &self,
-        event: Value,
+        event: impl Into<IncomingEvent>,
         deadline: Option<Instant>,
     ) -> Result<(Answer, Summary), EventError> {
         let started = Instant::now();

@@ -6,10 +6,10 @@
 
 use aws_config::BehaviorVersion;
 use cloudtrail_lake_forwarder::config::Config;
+use cloudtrail_lake_forwarder::incoming::IncomingEvent;
 use cloudtrail_lake_forwarder::send;
 use cloudtrail_lake_forwarder::Forwarder;
 use lambda_runtime::{service_fn, LambdaEvent};
-use serde_json::Value;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -27,8 +27,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     tracing::debug!(channel = %config.channel_arn, concurrency = config.max_concurrent_requests, "ready");
 
     let forwarder = &forwarder;
-    lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<Value>| async move { forwarder.handle(event).await },
-    ))
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<IncomingEvent>| async move {
+        forwarder.handle(event).await
+    }))
     .await
 }

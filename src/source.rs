@@ -7,10 +7,9 @@
 
 use std::fmt;
 
-use base64::Engine as _;
-use serde_json::Value;
-
 use crate::audit::Rejection;
+use crate::incoming::{IncomingEvent, RawRecord};
+use base64::Engine as _;
 
 /// Which event source mapping delivered the batch; it decides how failures are answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,20 +123,17 @@ impl From<EventError> for lambda_runtime::Diagnostic {
     }
 }
 
-/// Reads a Lambda event into a batch, taking the payload strings out of it without copying.
-pub fn decode(mut event: Value) -> Result<Batch, EventError> {
-    let Some(Value::Array(records)) = event.get_mut("Records").map(Value::take) else {
+/// Reads a Lambda event into a batch.
+pub fn decode(event: impl Into<IncomingEvent>) -> Result<Batch, EventError> {
+    let Some(records) = event.into().records else {
         return Err(EventError::NotABatch);
     };
     if records.is_empty() {
         return Ok(Batch { source: None, event_source_arn: String::new(), records: Vec::new() });
     }
     let source = batch_source(&records)?;
-    let event_source_arn = records
-        .iter()
-        .find_map(|record| record.get("eventSourceARN").and_then(Value::as_str))
-        .unwrap_or("")
-        .to_owned();
+    let event_source_arn =
+        records.iter().find_map(|record| record.event_source_arn.clone()).unwrap_or_default();
     let records = records
         .into_iter()
         .enumerate()
@@ -148,16 +144,12 @@ pub fn decode(mut event: Value) -> Result<Batch, EventError> {
 
 /// The source every record should have: the first one a record names. A FIFO queue's name,
 /// and so its ARN, always ends in `.fifo`.
-fn batch_source(records: &[Value]) -> Result<Source, EventError> {
-    let named = |record: &Value| record.get("eventSource").and_then(Value::as_str).map(str::to_owned);
+fn batch_source(records: &[RawRecord]) -> Result<Source, EventError> {
     for record in records {
-        match named(record).as_deref() {
+        match record.event_source.as_deref() {
             Some("aws:sqs") => {
                 let fifo = records.iter().any(|record| {
-                    record
-                        .get("eventSourceARN")
-                        .and_then(Value::as_str)
-                        .is_some_and(|arn| arn.ends_with(".fifo"))
+                    record.event_source_arn.as_deref().is_some_and(|arn| arn.ends_with(".fifo"))
                 });
                 return Ok(if fifo { Source::SqsFifo } else { Source::Sqs });
             }
@@ -165,56 +157,41 @@ fn batch_source(records: &[Value]) -> Result<Source, EventError> {
             _ => {}
         }
     }
-    Err(EventError::UnknownSource { event_source: records.iter().find_map(named) })
+    let event_source = records.iter().find_map(|record| record.event_source.clone());
+    Err(EventError::UnknownSource { event_source })
 }
 
-fn decode_record(source: Source, index: usize, mut record: Value) -> Result<Record, EventError> {
-    let expected_source = match source {
-        Source::Sqs | Source::SqsFifo => "aws:sqs",
-        Source::Kinesis => "aws:kinesis",
-    };
-    let (identifier_field, identifier) = match source {
-        Source::Sqs | Source::SqsFifo => ("messageId", take_string(&mut record, &["messageId"])),
-        Source::Kinesis => {
-            ("kinesis.sequenceNumber", take_string(&mut record, &["kinesis", "sequenceNumber"]))
-        }
+fn decode_record(source: Source, index: usize, record: RawRecord) -> Result<Record, EventError> {
+    let (expected_source, identifier_field, identifier) = match source {
+        Source::Sqs | Source::SqsFifo => ("aws:sqs", "messageId", record.message_id),
+        Source::Kinesis => ("aws:kinesis", "kinesis.sequenceNumber", record.sequence_number),
     };
     let item_identifier = identifier
         .filter(|identifier| !identifier.is_empty())
         .map(ItemIdentifier)
         .ok_or(EventError::MissingIdentifier { index, field: identifier_field })?;
 
-    let actual_source = record.get("eventSource").and_then(Value::as_str);
-    let payload = if actual_source != Some(expected_source) {
+    let payload = if record.event_source.as_deref() != Some(expected_source) {
         Err(Rejection::WrongEventSource { expected: expected_source })
     } else {
         match source {
-            Source::Sqs | Source::SqsFifo => sqs_body(&mut record),
-            Source::Kinesis => kinesis_data(&mut record),
+            Source::Sqs | Source::SqsFifo => record.body.ok_or(Rejection::MissingPayload { field: "body" }),
+            Source::Kinesis => kinesis_data(record.data),
         }
     };
     let message_group = match source {
-        Source::SqsFifo => take_string(&mut record, &["attributes", "MessageGroupId"]),
+        Source::SqsFifo => record.message_group_id,
         _ => None,
     };
-    let arrival_ms = match source {
-        Source::Kinesis => record
-            .pointer("/kinesis/approximateArrivalTimestamp")
-            .and_then(Value::as_f64)
-            .filter(|seconds| seconds.is_finite() && *seconds >= 0.0)
-            .map(|seconds| (seconds * 1000.0) as u64),
-        _ => None,
-    };
+    let arrival_ms = record
+        .approximate_arrival_timestamp
+        .filter(|seconds| source == Source::Kinesis && seconds.is_finite() && *seconds >= 0.0)
+        .map(|seconds| (seconds * 1000.0) as u64);
     Ok(Record { item_identifier, payload, message_group, arrival_ms })
 }
 
-fn sqs_body(record: &mut Value) -> Result<String, Rejection> {
-    take_string(record, &["body"]).ok_or(Rejection::MissingPayload { field: "body" })
-}
-
-fn kinesis_data(record: &mut Value) -> Result<String, Rejection> {
-    let data = take_string(record, &["kinesis", "data"])
-        .ok_or(Rejection::MissingPayload { field: "kinesis.data" })?;
+fn kinesis_data(data: Option<String>) -> Result<String, Rejection> {
+    let data = data.ok_or(Rejection::MissingPayload { field: "kinesis.data" })?;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(data.as_bytes())
         .map_err(|_| Rejection::NotBase64)?;
@@ -222,22 +199,10 @@ fn kinesis_data(record: &mut Value) -> Result<String, Rejection> {
         .map_err(|error| Rejection::NotUtf8 { valid_up_to: error.utf8_error().valid_up_to() })
 }
 
-/// Moves the string at `path` out of `record`, if there is one.
-fn take_string(record: &mut Value, path: &[&str]) -> Option<String> {
-    let mut value = record;
-    for key in path {
-        value = value.get_mut(*key)?;
-    }
-    match value.take() {
-        Value::String(text) => Some(text),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     fn sqs(message_id: &str, body: &str) -> Value {
         json!({"messageId": message_id, "body": body, "eventSource": "aws:sqs",

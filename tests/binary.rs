@@ -117,3 +117,54 @@ async fn an_event_that_is_not_a_batch_is_an_invocation_error() {
     let Some(InvocationResult::Error(error)) = result else { panic!("{result:?} {logs}") };
     assert_eq!(error["errorType"], "NotABatch");
 }
+
+/// The EMF document in a run's output.
+fn emf_documents(logs: &str) -> Vec<Value> {
+    logs.lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line.get("_aws").is_some())
+        .collect()
+}
+
+#[tokio::test]
+async fn each_invocation_writes_one_emf_document_whose_numbers_match_it() {
+    for log_format in ["JSON", "Text"] {
+        let stand_in = stand_in().await;
+        stand_in.fail_event(&sequence_number(2), "Throttling", 1);
+        let runtime = RuntimeApi::start().await.unwrap();
+        let child = function(&runtime.address(), &stand_in)
+            .env("AWS_LAMBDA_LOG_FORMAT", log_format)
+            .env("METRICS_NAMESPACE", "Test/Forwarder")
+            .spawn()
+            .unwrap();
+        let mut batch: Vec<Value> = (0..3)
+            .map(|i| kinesis_record(&sequence_number(i), audit_json(&i.to_string()).as_bytes()))
+            .collect();
+        batch.push(kinesis_record(&sequence_number(3), b"not json"));
+        let result = runtime.result(&runtime.invoke(&records(batch), 600_000), Duration::from_secs(30)).await;
+        let logs = output_of(child).await;
+        assert!(matches!(result, Some(InvocationResult::Response(_))), "{logs}");
+
+        let documents = emf_documents(&logs);
+        assert_eq!(documents.len(), 1, "{log_format}: {logs}");
+        let emf = &documents[0];
+        let directive = &emf["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], "Test/Forwarder");
+        assert_eq!(directive["Dimensions"], json!([["FunctionName", "Source"]]));
+        assert!(emf["_aws"]["Timestamp"].as_u64().unwrap() > 1_700_000_000_000);
+        assert_eq!(emf["FunctionName"], "cloudtrail-lake-forwarder");
+        assert_eq!(emf["Source"], "kinesis");
+        assert_eq!(emf["RecordsReceived"], 4);
+        assert_eq!(emf["EventsIngested"], 3);
+        assert_eq!(emf["RecordsRejected"], 1);
+        assert_eq!(emf["RecordsFailed"], 1);
+        assert_eq!(emf["Retries"], 1);
+        assert_eq!(emf["PutAuditEventsRequests"], 2);
+        assert_eq!(emf["IngestLatency"].as_array().unwrap().len(), 2);
+        assert!(emf["OldestRecordAge"].as_u64().unwrap() > 0);
+        for metric in directive["Metrics"].as_array().unwrap() {
+            assert!(emf.get(metric["Name"].as_str().unwrap()).is_some(), "{metric}");
+        }
+        assert_eq!(stand_in.stored().len(), 3);
+    }
+}

@@ -123,7 +123,8 @@ async fn the_nastiest_records_are_named_and_the_rest_still_lands() {
     ];
     let mut all: Vec<Value> = hostile.iter().map(|(id, body)| sqs_record(id, body)).collect();
     all.push(sqs_record("valid", &audit_json("v")));
-    let (answer, _) = forwarder(&stand_in).forward(records(all), None).await.expect("never a whole-batch error");
+    let (answer, _) =
+        forwarder(&stand_in).forward(records(all), None).await.expect("never a whole-batch error");
 
     let expected: Vec<String> = hostile.iter().map(|(id, _)| id.clone()).collect();
     assert_eq!(reported(&answer), expected);

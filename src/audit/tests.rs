@@ -64,7 +64,10 @@ fn each_schema_rule_has_its_own_reason() {
         (without("version"), Rejection::MissingField { field: "version" }),
         (without("UID"), Rejection::MissingField { field: "UID" }),
         (with("UID", json!("")), Rejection::EmptyField { field: "UID" }),
-        (with("userIdentity", json!({"type": "T", "principalId": ""})), Rejection::EmptyField { field: "userIdentity.principalId" }),
+        (
+            with("userIdentity", json!({"type": "T", "principalId": ""})),
+            Rejection::EmptyField { field: "userIdentity.principalId" },
+        ),
         (without("userIdentity"), Rejection::MissingField { field: "userIdentity" }),
         (
             with("eventName", json!(7)),

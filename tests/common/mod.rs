@@ -19,9 +19,9 @@ pub async fn stand_in() -> StandIn {
 /// The forwarder's configuration for the stand-in's channel.
 pub fn config(stand_in: &StandIn) -> Config {
     Config {
-        channel_arn: stand_in.settings().channel_arn.clone(),
         external_id: stand_in.settings().external_id.clone(),
         max_concurrent_requests: NonZeroUsize::new(8).unwrap(),
+        ..Config::for_channel(&stand_in.settings().channel_arn)
     }
 }
 

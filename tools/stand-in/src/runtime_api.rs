@@ -78,14 +78,15 @@ impl RuntimeApi {
 
     /// Queues an invocation with `payload` and a deadline (epoch ms); returns its request id.
     pub fn invoke(&self, payload: &Value, deadline_ms: u64) -> String {
+        self.invoke_raw(payload.to_string().into_bytes(), deadline_ms)
+    }
+
+    /// Queues an invocation whose payload is already serialised.
+    pub fn invoke_raw(&self, payload: Vec<u8>, deadline_ms: u64) -> String {
         let mut state = self.state();
         state.counter += 1;
         let request_id = format!("00000000-0000-4000-8000-{:012}", state.counter);
-        state.queue.push_back(Invocation {
-            request_id: request_id.clone(),
-            payload: payload.to_string().into_bytes(),
-            deadline_ms,
-        });
+        state.queue.push_back(Invocation { request_id: request_id.clone(), payload, deadline_ms });
         drop(state);
         self.changed.notify_waiters();
         request_id

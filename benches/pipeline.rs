@@ -1,0 +1,97 @@
+//! The pure stages on one core: decode the Lambda event, map each record to an audit event
+//! (schema check and SHA-256 checksum), and pack the requests. `cargo bench --bench pipeline`
+//! prints time and throughput in bytes of event data; the target is 200 MB/s or more.
+
+use base64::Engine as _;
+use cloudtrail_lake_forwarder::{audit, batch, source};
+use divan::counter::BytesCount;
+use divan::Bencher;
+use serde_json::{json, Value};
+
+fn main() {
+    divan::main();
+}
+
+/// A valid integration-schema event of `len` bytes.
+fn event_data(i: usize, len: usize) -> String {
+    let base = json!({
+        "version": "1.0",
+        "userIdentity": {"type": "ApplicationUser", "principalId": format!("user-{i}@example.com")},
+        "eventSource": "orders.example.com", "eventName": "OrderUpdated",
+        "eventTime": "2026-11-26T09:30:00Z", "UID": format!("uid-{i}"),
+        "recipientAccountId": "123456789012",
+    })
+    .to_string();
+    let pad = len.saturating_sub(base.len() + r#","requestParameters":{"note":""}"#.len());
+    format!(
+        "{},\"requestParameters\":{{\"note\":\"{}\"}}}}",
+        &base[..base.len() - 1],
+        "a\"b ".repeat(pad / 5) + &"x".repeat(pad % 5)
+    )
+}
+
+fn kinesis_event(records: usize, len: usize) -> (Value, u64) {
+    let mut bytes = 0;
+    let records: Vec<Value> = (0..records)
+        .map(|i| {
+            let data = event_data(i, len);
+            bytes += data.len() as u64;
+            json!({"eventSource": "aws:kinesis", "eventSourceARN": "arn:aws:kinesis:us-east-1:123456789012:stream/s",
+                   "kinesis": {"sequenceNumber": format!("4963567093412806740612094{i:031}"),
+                               "data": base64::engine::general_purpose::STANDARD.encode(data),
+                               "approximateArrivalTimestamp": 1764149400.0}})
+        })
+        .collect();
+    (json!({ "Records": records }), bytes)
+}
+
+fn sqs_event(records: usize, len: usize) -> (Value, u64) {
+    let mut bytes = 0;
+    let records: Vec<Value> = (0..records)
+        .map(|i| {
+            let body = event_data(i, len);
+            bytes += body.len() as u64;
+            json!({"messageId": format!("9a7f3c1e-0000-4000-8000-{i:012}"), "body": body, "eventSource": "aws:sqs",
+                   "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:audit", "attributes": {}})
+        })
+        .collect();
+    (json!({ "Records": records }), bytes)
+}
+
+/// Decode, map and pack, as the handler does before sending; returns the request count.
+fn prepare(event: Value) -> usize {
+    let batch = source::decode(event).expect("a valid batch");
+    let events: Vec<audit::AuditEvent> = batch
+        .records
+        .into_iter()
+        .filter_map(|record| audit::audit_event(&record.item_identifier, record.payload.ok()?).ok())
+        .collect();
+    let requests =
+        batch::pack(events.iter().enumerate().map(|(i, event)| (i, event.id.as_str(), event.encoded_len)));
+    requests.len()
+}
+
+fn run(bencher: Bencher, (event, bytes): (Value, u64)) {
+    bencher.counter(BytesCount::new(bytes)).with_inputs(|| event.clone()).bench_local_values(prepare);
+}
+
+#[divan::bench(args = [1, 100, 10_000])]
+fn sqs_1kb(bencher: Bencher, records: usize) {
+    run(bencher, sqs_event(records, 1024));
+}
+
+#[divan::bench(args = [1, 100, 10_000])]
+fn kinesis_1kb(bencher: Bencher, records: usize) {
+    run(bencher, kinesis_event(records, 1024));
+}
+
+#[divan::bench(args = [1, 100])]
+fn sqs_60kb(bencher: Bencher, records: usize) {
+    run(bencher, sqs_event(records, 60 * 1024));
+}
+
+/// 10,000 records of 60 KB (600 MB) is far beyond Lambda's 6 MB payload; a few samples suffice.
+#[divan::bench(args = [1, 100, 10_000], sample_count = 3, sample_size = 1)]
+fn kinesis_60kb(bencher: Bencher, records: usize) {
+    run(bencher, kinesis_event(records, 60 * 1024));
+}
