@@ -241,8 +241,11 @@ fn spawn(
     command.spawn()
 }
 
+/// The release binary, or the one `BENCH_BINARY` names (say, a build with symbols for perf).
 fn release_binary() -> Result<PathBuf, String> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/cloudtrail-lake-forwarder");
+    let path = std::env::var_os("BENCH_BINARY").map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/cloudtrail-lake-forwarder")
+    });
     if path.exists() {
         Ok(path)
     } else {

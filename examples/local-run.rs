@@ -30,6 +30,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new(ACCESS_KEY_ID, SECRET_ACCESS_KEY, None, None, "local-run"))
         .endpoint_url(stand_in.endpoint())
+        .http_client(send::https_client())
         .timeout_config(send::sdk_timeouts())
         .retry_config(send::sdk_retries())
         .build();

@@ -11,7 +11,7 @@ use cloudtrail_lake_forwarder::send;
 use cloudtrail_lake_forwarder::Forwarder;
 use lambda_runtime::{service_fn, LambdaEvent};
 
-#[tokio::main(flavor = "current_thread")]
+#[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = Config::from_lookup(|name| std::env::var(name).ok()).inspect_err(|error| {
@@ -19,6 +19,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     })?;
 
     let sdk_config = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(send::https_client())
         .timeout_config(send::sdk_timeouts())
         .retry_config(send::sdk_retries())
         .load()

@@ -14,9 +14,11 @@ use std::time::Duration;
 
 use aws_sdk_cloudtraildata::config::retry::RetryConfig;
 use aws_sdk_cloudtraildata::config::timeout::TimeoutConfig;
+use aws_sdk_cloudtraildata::config::SharedHttpClient;
 use aws_sdk_cloudtraildata::operation::put_audit_events::PutAuditEventsOutput;
 use aws_sdk_cloudtraildata::types::AuditEvent as SdkAuditEvent;
 use aws_sdk_cloudtraildata::Client;
+use aws_smithy_http_client::tls;
 use tokio::task::{Id, JoinSet};
 use tokio::time::Instant;
 
@@ -76,7 +78,7 @@ impl Sender {
     pub async fn deliver(
         &self,
         records: &[Record],
-        events: &[Option<AuditEvent>],
+        events: &Arc<Vec<Option<AuditEvent>>>,
         outcomes: &mut [Option<Outcome>],
         ordering: Ordering,
         deadline: Option<Instant>,
@@ -114,13 +116,15 @@ impl Sender {
                 if indices.is_empty() {
                     continue;
                 }
-                let request = indices
-                    .iter()
-                    .map(|&index| (index, sdk_event(events[index].as_ref().expect("planned events exist"))))
-                    .collect();
                 let rounds = retry::max_retry_rounds(ordering);
-                let handle =
-                    tasks.spawn(self.clone().send_with_retries(request, rounds, slowest.clone(), deadline));
+                let request = self.clone().send_with_retries(
+                    events.clone(),
+                    indices.clone(),
+                    rounds,
+                    slowest.clone(),
+                    deadline,
+                );
+                let handle = tasks.spawn(request);
                 members.insert(handle.id(), indices);
                 report.peak_in_flight = report.peak_in_flight.max(tasks.len());
             }
@@ -169,7 +173,8 @@ impl Sender {
     /// and time remain.
     async fn send_with_retries(
         self,
-        mut pending: Vec<(usize, SdkAuditEvent)>,
+        events: Arc<Vec<Option<AuditEvent>>>,
+        mut pending: Vec<usize>,
         max_rounds: u32,
         slowest: Arc<AtomicU64>,
         deadline: Option<Instant>,
@@ -178,14 +183,16 @@ impl Sender {
         let mut report = SendReport { events_sent: pending.len(), ..SendReport::default() };
         let mut random = retry::jitter_seed();
         for round in 0.. {
-            let events = pending.iter().map(|(_, event)| event.clone()).collect();
+            // The SDK takes its input by value, so each attempt copies its events; the copies
+            // are made here, on the task, where requests are built in parallel.
+            let batch = pending.iter().map(|&index| sdk_event(planned(&events, index))).collect();
             let started = Instant::now();
             let response = self
                 .client
                 .put_audit_events()
                 .channel_arn(&self.channel_arn)
                 .set_external_id(self.external_id.clone())
-                .set_audit_events(Some(events))
+                .set_audit_events(Some(batch))
                 .send()
                 .await;
             report.requests += 1;
@@ -194,11 +201,11 @@ impl Sender {
 
             let mut again = Vec::new();
             let mut last_failure = None;
-            for (index, event, result) in judge(pending, response) {
+            for (index, result) in judge(&events, pending, response) {
                 match result {
                     Ok(()) => outcomes.push((index, Outcome::Ingested)),
                     Err(failure) if failure.transient => {
-                        again.push((index, event));
+                        again.push(index);
                         last_failure = Some(failure);
                     }
                     Err(Failure { code, transient }) => {
@@ -211,7 +218,7 @@ impl Sender {
             let wait = retry::backoff(round + 1, random);
             let in_time = has_time_for_attempt(deadline, &slowest, wait);
             if round >= max_rounds || !in_time {
-                for (index, _) in again {
+                for index in again {
                     outcomes.push((index, Outcome::Failed { code: failure.code.clone(), transient: true }));
                 }
                 break;
@@ -223,6 +230,14 @@ impl Sender {
         }
         RequestResult { outcomes, report }
     }
+}
+
+/// The HTTPS client every SDK client of the forwarder uses: the SDK's own hyper client with
+/// rustls on ring. It serves `http://` endpoints too, such as the local stand-in.
+pub fn https_client() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
+        .build_https()
 }
 
 /// The SDK client's timeouts: a connection that cannot be opened in 2 s will not be opened in
@@ -263,15 +278,16 @@ type Response = Result<
 /// Each sent event with what the response says of it. An event the response does not mention
 /// is not confirmed, so it counts as a transient failure rather than a success.
 fn judge(
-    sent: Vec<(usize, SdkAuditEvent)>,
+    events: &[Option<AuditEvent>],
+    sent: Vec<usize>,
     response: Response,
-) -> Vec<(usize, SdkAuditEvent, Result<(), Failure>)> {
+) -> Vec<(usize, Result<(), Failure>)> {
     let output = match response {
         Ok(output) => output,
         Err(error) => {
             let failure = retry::classify(&error);
             tracing::warn!(code = %failure.code, transient = failure.transient, events = sent.len(), error = %aws_sdk_cloudtraildata::error::DisplayErrorContext(&error), "PutAuditEvents request failed");
-            return sent.into_iter().map(|(index, event)| (index, event, Err(failure.clone()))).collect();
+            return sent.into_iter().map(|index| (index, Err(failure.clone()))).collect();
         }
     };
     let mut answers: HashMap<&str, Result<(), Failure>> = HashMap::with_capacity(sent.len());
@@ -287,14 +303,17 @@ fn judge(
         );
     }
     let unconfirmed = Failure { code: "Unconfirmed".into(), transient: true };
-    let judged: Vec<_> = sent
-        .into_iter()
-        .map(|(index, event)| {
-            let result = answers.get(event.id()).cloned().unwrap_or_else(|| Err(unconfirmed.clone()));
-            (index, event, result)
+    sent.into_iter()
+        .map(|index| {
+            let id = planned(events, index).id.as_str();
+            (index, answers.get(id).cloned().unwrap_or_else(|| Err(unconfirmed.clone())))
         })
-        .collect();
-    judged
+        .collect()
+}
+
+/// The event of a record the plan put in a request; only records with events are planned.
+fn planned(events: &[Option<AuditEvent>], index: usize) -> &AuditEvent {
+    events[index].as_ref().expect("only records with an audit event are planned")
 }
 
 fn sdk_event(event: &AuditEvent) -> SdkAuditEvent {

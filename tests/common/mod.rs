@@ -33,6 +33,7 @@ pub fn client(stand_in: &StandIn, secret: &str) -> aws_sdk_cloudtraildata::Clien
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new(ACCESS_KEY_ID, secret, None, None, "stand-in"))
         .endpoint_url(stand_in.endpoint())
+        .http_client(send::https_client())
         .timeout_config(send::sdk_timeouts())
         .retry_config(send::sdk_retries())
         .build();

@@ -364,14 +364,24 @@ fn check_request(request: &Request, settings: &Settings) -> Result<Vec<Value>, R
 
 /// Stores the events that pass the per-event checks and answers with both lists.
 fn accept(events: &[Value], state: &Mutex<State>) -> Response {
+    // What the event itself gets wrong is judged before taking the lock, so concurrent
+    // requests are checked in parallel as they are by the service.
+    let judged: Vec<(String, &str, Option<EventFailure>)> = events
+        .iter()
+        .map(|event| {
+            let id = event["id"].as_str().unwrap_or_default().to_owned();
+            let event_data = event["eventData"].as_str().unwrap_or_default();
+            let content = content_failure(event, event_data);
+            (id, event_data, content)
+        })
+        .collect();
     let mut state = lock(state);
     let request = state.requests.len();
     let mut successful = Vec::new();
     let mut failed = Vec::new();
-    for event in events {
-        let id = event["id"].as_str().unwrap_or_default().to_owned();
-        let event_data = event["eventData"].as_str().unwrap_or_default();
-        let failure = event_failure(&mut state, &id, event, event_data);
+    for (id, event_data, content) in judged {
+        let failure =
+            injected_failure(&mut state, &id).or(content).or_else(|| chaos_failure(&mut state, &id));
         match failure {
             Some((code, message)) => {
                 failed.push(json!({"id": id, "errorCode": code, "errorMessage": message}))
@@ -386,10 +396,17 @@ fn accept(events: &[Value], state: &Mutex<State>) -> Response {
     Response::json(200, &json!({"successful": successful, "failed": failed}))
 }
 
-fn event_failure(state: &mut State, id: &str, event: &Value, event_data: &str) -> Option<(String, String)> {
-    if let Some(code) = state.event_failures.get_mut(id).and_then(VecDeque::pop_front) {
-        return Some((code, "failure injected by the stand-in".into()));
-    }
+/// A per-event failure: the error code and message of a `failed` entry.
+type EventFailure = (String, String);
+
+fn injected_failure(state: &mut State, id: &str) -> Option<EventFailure> {
+    let code = state.event_failures.get_mut(id).and_then(VecDeque::pop_front)?;
+    Some((code, "failure injected by the stand-in".into()))
+}
+
+/// The per-event checks of the service: the checksum, and eventData being an object with the
+/// schema's required fields.
+fn content_failure(event: &Value, event_data: &str) -> Option<EventFailure> {
     if let Some(checksum) = event.get("eventDataChecksum").and_then(Value::as_str) {
         let expected =
             base64::engine::general_purpose::STANDARD.encode(Sha256::digest(event_data.as_bytes()));
@@ -408,22 +425,23 @@ fn event_failure(state: &mut State, id: &str, event: &Value, event_data: &str) -
                 "UID",
                 "recipientAccountId",
             ];
-            if let Some(missing) = required.iter().find(|field| !fields.contains_key(**field)) {
-                return Some(("FieldNotFound".into(), format!("{missing} is required")));
-            }
+            let missing = required.iter().find(|field| !fields.contains_key(**field))?;
+            Some(("FieldNotFound".into(), format!("{missing} is required")))
         }
-        _ => return Some(("InvalidData".into(), "eventData is not a JSON object".into())),
+        _ => Some(("InvalidData".into(), "eventData is not a JSON object".into())),
     }
-    if let Some(chaos) = state.chaos {
-        let seen = state.draws.entry(format!("event:{id}")).or_insert(0);
-        *seen += 1;
-        let roll = draw(chaos.seed, "event", id, *seen);
-        if roll < chaos.event_failure {
-            let code = if roll < chaos.event_failure / 2.0 { "Throttling" } else { "InternalFailure" };
-            return Some((code.into(), "failure injected by the stand-in's chaos".into()));
-        }
+}
+
+fn chaos_failure(state: &mut State, id: &str) -> Option<EventFailure> {
+    let chaos = state.chaos?;
+    let seen = state.draws.entry(format!("event:{id}")).or_insert(0);
+    *seen += 1;
+    let roll = draw(chaos.seed, "event", id, *seen);
+    if roll >= chaos.event_failure {
+        return None;
     }
-    None
+    let code = if roll < chaos.event_failure / 2.0 { "Throttling" } else { "InternalFailure" };
+    Some((code.into(), "failure injected by the stand-in's chaos".into()))
 }
 
 /// Draws a request's fault and extra latency. The draw depends on the seed, the request's ids
