@@ -3,6 +3,7 @@
 //! prints time and throughput in bytes of event data; the target is 200 MB/s or more.
 
 use base64::Engine as _;
+use cloudtrail_data_stand_in::fixtures::audit_event_of_len;
 use cloudtrail_lake_forwarder::{audit, batch, source};
 use divan::counter::BytesCount;
 use divan::Bencher;
@@ -12,29 +13,11 @@ fn main() {
     divan::main();
 }
 
-/// A valid integration-schema event of `len` bytes.
-fn event_data(i: usize, len: usize) -> String {
-    let base = json!({
-        "version": "1.0",
-        "userIdentity": {"type": "ApplicationUser", "principalId": format!("user-{i}@example.com")},
-        "eventSource": "orders.example.com", "eventName": "OrderUpdated",
-        "eventTime": "2026-11-26T09:30:00Z", "UID": format!("uid-{i}"),
-        "recipientAccountId": "123456789012",
-    })
-    .to_string();
-    let pad = len.saturating_sub(base.len() + r#","requestParameters":{"note":""}"#.len());
-    format!(
-        "{},\"requestParameters\":{{\"note\":\"{}\"}}}}",
-        &base[..base.len() - 1],
-        "a\"b ".repeat(pad / 5) + &"x".repeat(pad % 5)
-    )
-}
-
 fn kinesis_event(records: usize, len: usize) -> (Value, u64) {
     let mut bytes = 0;
     let records: Vec<Value> = (0..records)
         .map(|i| {
-            let data = event_data(i, len);
+            let data = audit_event_of_len(i, len, "a\"b ");
             bytes += data.len() as u64;
             json!({"eventSource": "aws:kinesis", "eventSourceARN": "arn:aws:kinesis:us-east-1:123456789012:stream/s",
                    "kinesis": {"sequenceNumber": format!("4963567093412806740612094{i:031}"),
@@ -49,7 +32,7 @@ fn sqs_event(records: usize, len: usize) -> (Value, u64) {
     let mut bytes = 0;
     let records: Vec<Value> = (0..records)
         .map(|i| {
-            let body = event_data(i, len);
+            let body = audit_event_of_len(i, len, "a\"b ");
             bytes += body.len() as u64;
             json!({"messageId": format!("9a7f3c1e-0000-4000-8000-{i:012}"), "body": body, "eventSource": "aws:sqs",
                    "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:audit", "attributes": {}})

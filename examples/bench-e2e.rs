@@ -16,7 +16,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use cloudtrail_data_stand_in::cloudtrail::{ACCESS_KEY_ID, SECRET_ACCESS_KEY};
+use cloudtrail_data_stand_in::fixtures::{audit_event_of_len, lambda_environment};
 use cloudtrail_data_stand_in::{InvocationResult, RuntimeApi, Settings, StandIn};
 use serde_json::{json, Value};
 use tokio::process::{Child, Command};
@@ -218,20 +218,8 @@ fn spawn(
     let mut command = Command::new(binary);
     command
         .env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", runtime.address())
-        .env("AWS_LAMBDA_FUNCTION_NAME", "cloudtrail-lake-forwarder")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .envs(lambda_environment(&runtime.address(), stand_in))
         .env("AWS_LAMBDA_LOG_LEVEL", "INFO")
-        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID)
-        .env("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .env("AWS_ENDPOINT_URL_CLOUDTRAIL_DATA", stand_in.endpoint())
-        .env("CHANNEL_ARN", &stand_in.settings().channel_arn)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .kill_on_drop(true);
@@ -277,25 +265,11 @@ fn cpu_model() -> String {
         .map_or("unknown CPU".into(), |rest| rest.trim_start_matches([' ', '\t', ':']).to_owned())
 }
 
-/// A valid integration-schema event of about `len` bytes.
-fn event_data(i: usize, len: usize) -> String {
-    let base = json!({
-        "version": "1.0",
-        "userIdentity": {"type": "ApplicationUser", "principalId": format!("user-{i}@example.com")},
-        "eventSource": "orders.example.com", "eventName": "OrderUpdated",
-        "eventTime": "2026-11-26T09:30:00Z", "UID": format!("uid-{i}"),
-        "recipientAccountId": "123456789012",
-    })
-    .to_string();
-    let pad = len.saturating_sub(base.len() + r#","requestParameters":{"note":""}"#.len());
-    format!("{},\"requestParameters\":{{\"note\":\"{}\"}}}}", &base[..base.len() - 1], "x".repeat(pad))
-}
-
 fn kinesis_event(records: usize, len: usize) -> (Value, usize) {
     let mut bytes = 0;
     let records: Vec<Value> = (0..records)
         .map(|i| {
-            let data = event_data(i, len);
+            let data = audit_event_of_len(i, len, "x");
             bytes += data.len();
             json!({
                 "eventSource": "aws:kinesis", "eventVersion": "1.0",
@@ -316,7 +290,7 @@ fn sqs_event(payload: usize) -> (Value, usize) {
     let mut records = Vec::new();
     let (mut total, mut bytes) = (20, 0);
     for i in 0.. {
-        let body = event_data(i, 1000);
+        let body = audit_event_of_len(i, 1000, "x");
         let record = json!({
             "messageId": format!("9a7f3c1e-0000-4000-8000-{i:012}"), "receiptHandle": format!("AQEB{i:060}"),
             "body": body, "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1764149400000"},

@@ -286,7 +286,15 @@ fn judge(
         Ok(output) => output,
         Err(error) => {
             let failure = retry::classify(&error);
-            tracing::warn!(code = %failure.code, transient = failure.transient, events = sent.len(), error = %aws_sdk_cloudtraildata::error::DisplayErrorContext(&error), "PutAuditEvents request failed");
+            tracing::warn!(
+                code = %failure.code,
+                transient = failure.transient,
+                events = sent.len(),
+                "PutAuditEvents request failed"
+            );
+            // A service message may quote what it refused, which could be event content: the
+            // full error goes to debug only.
+            tracing::debug!(error = %aws_sdk_cloudtraildata::error::DisplayErrorContext(&error), "PutAuditEvents error");
             return sent.into_iter().map(|index| (index, Err(failure.clone()))).collect();
         }
     };

@@ -6,7 +6,7 @@ mod common;
 use std::process::Stdio;
 use std::time::Duration;
 
-use cloudtrail_data_stand_in::cloudtrail::{ACCESS_KEY_ID, SECRET_ACCESS_KEY};
+use cloudtrail_data_stand_in::fixtures::lambda_environment;
 use cloudtrail_data_stand_in::{InvocationResult, RuntimeApi, StandIn};
 use common::*;
 use serde_json::{json, Value};
@@ -20,19 +20,7 @@ fn function(runtime_api: &str, stand_in: &StandIn) -> Command {
     let mut command = Command::new(BINARY);
     command
         .env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
-        .env("AWS_LAMBDA_FUNCTION_NAME", "cloudtrail-lake-forwarder")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID)
-        .env("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .env("AWS_ENDPOINT_URL_CLOUDTRAIL_DATA", stand_in.endpoint())
-        .env("CHANNEL_ARN", &stand_in.settings().channel_arn)
+        .envs(lambda_environment(runtime_api, stand_in))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);

@@ -4,10 +4,12 @@
 //! - [`cloudtrail`]: CloudTrail Data's `PutAuditEvents` on 127.0.0.1, checking requests as the
 //!   service does and failing on command.
 //! - [`runtime_api`]: the Lambda Runtime API, to drive the real function binary.
+//! - [`fixtures`]: a Lambda-like environment pointed at the stand-ins, and sample events.
 //! - [`http`]: the small HTTP/1.1 both speak.
 //! - [`sigv4`]: SigV4 signature verification.
 
 pub mod cloudtrail;
+pub mod fixtures;
 pub mod http;
 pub mod runtime_api;
 pub mod sigv4;

@@ -1,0 +1,60 @@
+//! What tests, benchmarks and tools share to run the forwarder locally: the environment of a
+//! Lambda function pointed at the stand-ins, and valid audit events of a chosen size.
+
+use serde_json::json;
+
+use crate::cloudtrail::{ACCESS_KEY_ID, SECRET_ACCESS_KEY};
+use crate::StandIn;
+
+/// The environment Lambda would give the function, with dummy credentials and every endpoint on
+/// 127.0.0.1: `runtime_api` for the Runtime API and `stand_in` for CloudTrail Data. Start the
+/// process with a cleared environment and these, and nothing can reach AWS.
+pub fn lambda_environment(runtime_api: &str, stand_in: &StandIn) -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_LAMBDA_RUNTIME_API", runtime_api.to_owned()),
+        ("AWS_LAMBDA_FUNCTION_NAME", "cloudtrail-lake-forwarder".into()),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128".into()),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".into()),
+        ("AWS_LAMBDA_LOG_FORMAT", "JSON".into()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID.into()),
+        ("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY.into()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ("AWS_CONFIG_FILE", "/dev/null".into()),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".into()),
+        ("AWS_ENDPOINT_URL_CLOUDTRAIL_DATA", stand_in.endpoint()),
+        ("CHANNEL_ARN", stand_in.settings().channel_arn.clone()),
+    ]
+}
+
+/// A valid integration-schema event for record `i`, padded to `len` bytes with a
+/// `requestParameters.note` made of `filler` repeated (shorter events are not padded).
+pub fn audit_event_of_len(i: usize, len: usize, filler: &str) -> String {
+    let base = json!({
+        "version": "1.0",
+        "userIdentity": {"type": "ApplicationUser", "principalId": format!("user-{i}@example.com")},
+        "eventSource": "orders.example.com", "eventName": "OrderUpdated",
+        "eventTime": "2026-11-26T09:30:00Z", "UID": format!("uid-{i}"),
+        "recipientAccountId": "123456789012",
+    })
+    .to_string();
+    let room = len.saturating_sub(base.len() + r#","requestParameters":{"note":""}"#.len());
+    let unit = serde_json::to_string(filler).map_or(1, |quoted| quoted.len() - 2).max(1);
+    let note = filler.repeat(room / unit) + &"x".repeat(room % unit);
+    format!("{},\"requestParameters\":{{\"note\":{}}}}}", &base[..base.len() - 1], json!(note))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_have_the_asked_length_and_stay_valid_json() {
+        for filler in ["x", "a\"b "] {
+            let event = audit_event_of_len(7, 1024, filler);
+            assert_eq!(event.len(), 1024, "{filler}");
+            let value: serde_json::Value = serde_json::from_str(&event).unwrap();
+            assert_eq!(value["UID"], "uid-7");
+        }
+    }
+}
