@@ -281,3 +281,33 @@ async fn the_checksum_sent_is_the_sha256_of_the_event_data() {
     let stand_in = stand_in().await;
     assert_eq!(reported(&forward(&stand_in, sqs_batch(2)).await), Vec::<String>::new());
 }
+
+#[tokio::test]
+async fn no_more_than_max_concurrent_requests_are_in_flight() {
+    let stand_in = stand_in().await;
+    stand_in.set_latency(Duration::from_millis(30));
+    let mut config = config(&stand_in);
+    config.max_concurrent_requests = std::num::NonZeroUsize::new(3).unwrap();
+    let answer = forwarder_with(&stand_in, &config).forward(sqs_batch(1000), None).await.unwrap().0;
+
+    assert_eq!(reported(&answer), Vec::<String>::new());
+    assert_eq!(stand_in.peak_in_flight(), 3);
+}
+
+#[tokio::test]
+async fn a_resumed_kinesis_batch_does_not_send_again_what_was_stored() {
+    let stand_in = stand_in().await;
+    stand_in.fail_event(&sequence_number(5), "InvalidData", 1);
+    let shard: Vec<Value> =
+        (0..10).map(|i| kinesis_record(&sequence_number(i), audit_json(&i.to_string()).as_bytes())).collect();
+    let forwarder = forwarder(&stand_in);
+
+    let first = forwarder.forward(records(shard.clone()), None).await.unwrap().0;
+    assert_eq!(reported(&first), [sequence_number(5)]);
+    // Lambda resumes at the reported record: 5 to 9 come again, and 6 to 9 were stored.
+    let second = forwarder.forward(records(shard[5..].to_vec()), None).await.unwrap().0;
+
+    assert_eq!(reported(&second), Vec::<String>::new());
+    assert_eq!(stand_in.requests().last().unwrap().ids, [sequence_number(5)]);
+    assert_eq!(stand_in.stored().len(), 10, "every record stored once");
+}
