@@ -1,8 +1,11 @@
 //! What became of each record, and the ordering rules that turn one failure into more.
 //!
-//! SQS FIFO keeps order within a message group and Kinesis within a shard: once a record has
-//! failed, the records behind it in its group (FIFO) or batch (Kinesis) must not overtake it.
-//! They are held back rather than sent, since Lambda will deliver them again anyway.
+//! SQS FIFO keeps order within a message group: once a message has failed, the messages behind
+//! it in its group must not overtake it, so they are held back rather than sent; Lambda
+//! delivers them again, and a group that keeps failing ends in the dead-letter queue whole.
+//! Kinesis resumes a shard at the lowest reported record: behind a transient failure, later
+//! records are held back (they come again anyway); behind a permanent one they are sent, since
+//! the shard would otherwise stay stuck on it until Lambda drops the batch.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -33,6 +36,16 @@ pub enum Hold {
 }
 
 impl Outcome {
+    /// Whether the record may get in on a later delivery: transient failures and held records.
+    /// A rejected record, or one the service refused for what it is, fails the same way again.
+    pub fn may_succeed_later(&self) -> bool {
+        match self {
+            Outcome::Failed { transient, .. } => *transient,
+            Outcome::Held(_) => true,
+            Outcome::Ingested | Outcome::Rejected(_) => false,
+        }
+    }
+
     /// The code counted in the invocation summary, `None` for an ingested record.
     pub fn failure_code(&self) -> Option<&str> {
         match self {
@@ -61,7 +74,10 @@ pub enum Ordering {
     Unordered,
     /// SQS FIFO: a failure holds back the later records of its message group.
     MessageGroups,
-    /// Kinesis: a failure holds back every later record of the batch.
+    /// Kinesis: a transient failure holds back every later record of the batch, since Lambda
+    /// delivers them again from there anyway. A permanent one does not: Lambda would deliver
+    /// the same records until it gives up on the batch, and then the valid records behind the
+    /// bad one would be lost, so they are sent now and the bad record alone is reported.
     Shard,
 }
 
@@ -88,8 +104,8 @@ impl Ordering {
             match outcome {
                 None if behind => *outcome = Some(Outcome::Held(Hold::BehindFailure)),
                 Some(Outcome::Ingested) | None => {}
-                Some(_) => {
-                    shard_failed = true;
+                Some(failure) => {
+                    shard_failed |= failure.may_succeed_later();
                     failed_groups.insert(group);
                 }
             }
@@ -123,11 +139,21 @@ mod tests {
     }
 
     #[test]
-    fn a_shard_failure_holds_back_everything_after_it() {
-        let records = records(&["a", "b", "c"]);
-        let mut outcomes = vec![None, failed(), None];
+    fn a_transient_shard_failure_holds_back_everything_after_it() {
+        let records = records(&["a", "b", "c", "d"]);
+        let throttled = Some(Outcome::Failed { code: "Throttling".into(), transient: true });
+        let mut outcomes = vec![None, failed(), throttled.clone(), None];
         Ordering::Shard.hold_behind_failures(&records, &mut outcomes);
-        assert_eq!(outcomes, [None, failed(), Some(Outcome::Held(Hold::BehindFailure))]);
+        assert_eq!(outcomes, [None, failed(), throttled, Some(Outcome::Held(Hold::BehindFailure))]);
+    }
+
+    #[test]
+    fn a_permanent_shard_failure_holds_nothing_back() {
+        let records = records(&["a", "b", "c"]);
+        let rejected = Some(Outcome::Rejected(crate::audit::Rejection::NotBase64));
+        let mut outcomes = vec![rejected.clone(), failed(), None];
+        Ordering::Shard.hold_behind_failures(&records, &mut outcomes);
+        assert_eq!(outcomes, [rejected, failed(), None]);
     }
 
     #[test]

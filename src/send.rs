@@ -258,12 +258,17 @@ pub fn sdk_retries() -> RetryConfig {
 /// A request (or retry) is only started when at least this much time would be left for it.
 const MIN_ATTEMPT_TIME: Duration = Duration::from_millis(50);
 
+/// The most time a request needs to have left before it starts, however slow calls have been:
+/// one hung call (the SDK gives each attempt 10 s) must not stop every later request.
+const MAX_ATTEMPT_RESERVE: Duration = Duration::from_secs(1);
+
 /// Whether an attempt starting after `wait` can finish before the deadline: it needs twice the
-/// slowest attempt of this invocation so far, and at least [`MIN_ATTEMPT_TIME`]. An attempt cut
-/// off at the deadline may have been stored, and then comes back as a duplicate; one not started
-/// only comes back.
+/// slowest call of this invocation so far, between [`MIN_ATTEMPT_TIME`] and
+/// [`MAX_ATTEMPT_RESERVE`]. An attempt cut off at the deadline may have been stored, and then
+/// comes back as a duplicate; one not started only comes back.
 fn has_time_for_attempt(deadline: Option<Instant>, slowest: &AtomicU64, wait: Duration) -> bool {
-    let needed = MIN_ATTEMPT_TIME.max(2 * Duration::from_micros(slowest.load(AtomicOrdering::Relaxed)));
+    let slowest = Duration::from_micros(slowest.load(AtomicOrdering::Relaxed));
+    let needed = (2 * slowest).clamp(MIN_ATTEMPT_TIME, MAX_ATTEMPT_RESERVE);
     deadline.is_none_or(|deadline| Instant::now() + wait + needed < deadline)
 }
 

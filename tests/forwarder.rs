@@ -183,7 +183,7 @@ async fn invalid_records_are_reported_while_the_rest_is_sent() {
 }
 
 #[tokio::test]
-async fn kinesis_data_that_is_not_utf8_is_reported_and_nothing_after_it_is_sent() {
+async fn kinesis_data_that_is_not_utf8_is_reported_and_the_records_behind_it_still_land() {
     let stand_in = stand_in().await;
     let event = records(vec![
         kinesis_record(&sequence_number(1), audit_json("1").as_bytes()),
@@ -194,10 +194,34 @@ async fn kinesis_data_that_is_not_utf8_is_reported_and_nothing_after_it_is_sent(
     ]);
     let answer = forward(&stand_in, event).await;
 
-    // Lambda resumes at the lowest reported sequence number, so 4 and 5 come again anyway.
+    // Lambda resumes at the lowest reported sequence number. Record 3 will never be valid: had
+    // 4 and 5 waited behind it, they would be lost when Lambda gives up on the batch.
     assert_eq!(reported(&answer), [sequence_number(3)]);
     let ids: Vec<String> = stand_in.stored().into_iter().map(|event| event.id).collect();
-    assert_eq!(ids, [sequence_number(1), sequence_number(2)]);
+    assert_eq!(ids, [sequence_number(1), sequence_number(2), sequence_number(4), sequence_number(5)]);
+}
+
+#[tokio::test]
+async fn behind_a_transient_kinesis_failure_nothing_more_is_sent() {
+    let stand_in = stand_in().await;
+    stand_in.fail_event(&sequence_number(40), "Throttling", 1000);
+    let mut config = config(&stand_in);
+    config.max_concurrent_requests = std::num::NonZeroUsize::new(1).unwrap();
+    let event = records(
+        (0..300)
+            .map(|i| kinesis_record(&sequence_number(i), audit_json(&i.to_string()).as_bytes()))
+            .collect(),
+    );
+    let deadline = Instant::now() + Duration::from_millis(1500);
+    let answer = forwarder_with(&stand_in, &config).forward(event, Some(deadline)).await.unwrap().0;
+
+    // Record 40 is still throttled when time runs out; 100 to 299 come again from 40 anyway.
+    assert_eq!(reported(&answer), [sequence_number(40)]);
+    assert_eq!(stand_in.stored().len(), 99);
+    assert!(stand_in
+        .requests()
+        .iter()
+        .all(|request| request.ids.iter().all(|id| *id <= sequence_number(99))));
 }
 
 #[tokio::test]
