@@ -49,6 +49,17 @@ where
     Failure { code, transient }
 }
 
+/// Whether a whole-request refusal may come from what one event holds rather than from the
+/// channel or the caller: then sending the request again in halves isolates that event, and
+/// its neighbours get in. Channel and permission errors would refuse every half alike.
+pub fn may_be_one_events_fault(failure: &Failure) -> bool {
+    !failure.transient
+        && matches!(
+            failure.code.as_str(),
+            "ValidationException" | "SerializationException" | "DuplicatedAuditEventId"
+        )
+}
+
 /// The name of a modeled error, for errors whose response carried no code of its own.
 fn modeled_code(error: &PutAuditEventsError) -> &'static str {
     match error {
@@ -160,6 +171,16 @@ mod tests {
         assert_eq!(classify(&cut), Failure { code: "UnreadableResponse".into(), transient: true });
         let timeout: SdkError<PutAuditEventsError, Status> = SdkError::timeout_error("slow");
         assert!(classify(&timeout).transient);
+    }
+
+    #[test]
+    fn only_content_refusals_are_worth_splitting_a_request_for() {
+        let failure = |code: &str, transient| Failure { code: code.into(), transient };
+        assert!(may_be_one_events_fault(&failure("ValidationException", false)));
+        assert!(may_be_one_events_fault(&failure("DuplicatedAuditEventId", false)));
+        assert!(!may_be_one_events_fault(&failure("ChannelNotFound", false)));
+        assert!(!may_be_one_events_fault(&failure("AccessDeniedException", false)));
+        assert!(!may_be_one_events_fault(&failure("ThrottlingException", true)));
     }
 
     #[test]

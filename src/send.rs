@@ -174,7 +174,7 @@ impl Sender {
     async fn send_with_retries(
         self,
         events: Arc<Vec<Option<AuditEvent>>>,
-        mut pending: Vec<usize>,
+        pending: Vec<usize>,
         max_rounds: u32,
         slowest: Arc<AtomicU64>,
         deadline: Option<Instant>,
@@ -182,51 +182,69 @@ impl Sender {
         let mut outcomes = Vec::with_capacity(pending.len());
         let mut report = SendReport { events_sent: pending.len(), ..SendReport::default() };
         let mut random = retry::jitter_seed();
-        for round in 0.. {
-            // The SDK takes its input by value, so each attempt copies its events; the copies
-            // are made here, on the task, where requests are built in parallel.
-            let batch = pending.iter().map(|&index| sdk_event(planned(&events, index))).collect();
-            let started = Instant::now();
-            let response = self
-                .client
-                .put_audit_events()
-                .channel_arn(&self.channel_arn)
-                .set_external_id(self.external_id.clone())
-                .set_audit_events(Some(batch))
-                .send()
-                .await;
-            report.requests += 1;
-            report.latencies_ms.push(started.elapsed().as_secs_f64() * 1000.0);
-            slowest.fetch_max(started.elapsed().as_micros() as u64, AtomicOrdering::Relaxed);
+        // The parts still to send, the next on top. A request refused whole for what one of its
+        // events holds is sent again in halves, so that only that event fails.
+        let mut parts = vec![pending];
+        while let Some(mut pending) = parts.pop() {
+            for round in 0.. {
+                // The SDK takes its input by value, so each attempt copies its events; the copies
+                // are made here, on the task, where requests are built in parallel.
+                let batch = pending.iter().map(|&index| sdk_event(planned(&events, index))).collect();
+                let started = Instant::now();
+                let response = self
+                    .client
+                    .put_audit_events()
+                    .channel_arn(&self.channel_arn)
+                    .set_external_id(self.external_id.clone())
+                    .set_audit_events(Some(batch))
+                    .send()
+                    .await;
+                report.requests += 1;
+                report.latencies_ms.push(started.elapsed().as_secs_f64() * 1000.0);
+                slowest.fetch_max(started.elapsed().as_micros() as u64, AtomicOrdering::Relaxed);
 
-            let mut again = Vec::new();
-            let mut last_failure = None;
-            for (index, result) in judge(&events, pending, response) {
-                match result {
-                    Ok(()) => outcomes.push((index, Outcome::Ingested)),
-                    Err(failure) if failure.transient => {
-                        again.push(index);
-                        last_failure = Some(failure);
-                    }
-                    Err(Failure { code, transient }) => {
-                        outcomes.push((index, Outcome::Failed { code, transient }))
+                if let Err(error) = &response {
+                    let failure = retry::classify(error);
+                    let splittable = pending.len() > 1 && retry::may_be_one_events_fault(&failure);
+                    if splittable && has_time_for_attempt(deadline, &slowest, Duration::ZERO) {
+                        tracing::warn!(code = %failure.code, events = pending.len(), "request refused whole; sending it again in halves to find the event at fault");
+                        let second = pending.split_off(pending.len() / 2);
+                        parts.push(second);
+                        parts.push(pending);
+                        break;
                     }
                 }
-            }
-            let Some(failure) = last_failure else { break };
-            random = random.rotate_left(17) ^ random.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-            let wait = retry::backoff(round + 1, random);
-            let in_time = has_time_for_attempt(deadline, &slowest, wait);
-            if round >= max_rounds || !in_time {
-                for index in again {
-                    outcomes.push((index, Outcome::Failed { code: failure.code.clone(), transient: true }));
+
+                let mut again = Vec::new();
+                let mut last_failure = None;
+                for (index, result) in judge(&events, pending, response) {
+                    match result {
+                        Ok(()) => outcomes.push((index, Outcome::Ingested)),
+                        Err(failure) if failure.transient => {
+                            again.push(index);
+                            last_failure = Some(failure);
+                        }
+                        Err(Failure { code, transient }) => {
+                            outcomes.push((index, Outcome::Failed { code, transient }))
+                        }
+                    }
                 }
-                break;
+                let Some(failure) = last_failure else { break };
+                random = random.rotate_left(17) ^ random.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                let wait = retry::backoff(round + 1, random);
+                let in_time = has_time_for_attempt(deadline, &slowest, wait);
+                if round >= max_rounds || !in_time {
+                    for index in again {
+                        outcomes
+                            .push((index, Outcome::Failed { code: failure.code.clone(), transient: true }));
+                    }
+                    break;
+                }
+                tracing::debug!(events = again.len(), code = %failure.code, ?wait, "sending transient failures again");
+                report.retries += again.len();
+                tokio::time::sleep(wait).await;
+                pending = again;
             }
-            tracing::debug!(events = again.len(), code = %failure.code, ?wait, "sending transient failures again");
-            report.retries += again.len();
-            tokio::time::sleep(wait).await;
-            pending = again;
         }
         RequestResult { outcomes, report }
     }

@@ -151,6 +151,22 @@ async fn throttling_and_server_errors_are_retried_until_the_events_land() {
 }
 
 #[tokio::test]
+async fn a_request_refused_whole_for_one_event_is_split_until_only_that_event_fails() {
+    let stand_in = stand_in().await;
+    stand_in.refuse_requests_containing("m-3", "ValidationException");
+    let answer = forward(&stand_in, sqs_batch(10)).await;
+
+    assert_eq!(reported(&answer), ["m-3"]);
+    let mut stored: Vec<String> = stand_in.stored().into_iter().map(|event| event.id).collect();
+    stored.sort();
+    assert_eq!(stored, ["m-0", "m-1", "m-2", "m-4", "m-5", "m-6", "m-7", "m-8", "m-9"]);
+    // 10 → 5 + 5 → 2 + 3 → 1 + 2 → 1 + 1: the refused event alone is the last request refused.
+    let refused: Vec<Vec<String>> =
+        stand_in.requests().into_iter().filter(|r| r.status == Some(400)).map(|r| r.ids).collect();
+    assert_eq!(refused.last().unwrap(), &["m-3"]);
+}
+
+#[tokio::test]
 async fn a_service_that_keeps_failing_gets_every_record_reported() {
     let stand_in = stand_in().await;
     for _ in 0..20 {

@@ -105,6 +105,8 @@ struct State {
     requests: Vec<SeenRequest>,
     faults: VecDeque<Fault>,
     event_failures: HashMap<String, VecDeque<String>>,
+    /// Requests holding one of these ids are refused whole with the given code.
+    refusals: HashMap<String, String>,
     latency: Duration,
     chaos: Option<Chaos>,
     /// How often each chaos key was drawn for.
@@ -193,6 +195,12 @@ impl StandIn {
         codes.extend(std::iter::repeat_n(code.to_owned(), times));
     }
 
+    /// Refuses, whole, every request that holds the event with this id, with `code` (HTTP 400),
+    /// as the service does for a request whose content it cannot accept.
+    pub fn refuse_requests_containing(&self, id: &str, code: &str) {
+        self.state().refusals.insert(id.to_owned(), code.to_owned());
+    }
+
     /// Every request waits this long before it is handled.
     pub fn set_latency(&self, latency: Duration) {
         self.state().latency = latency;
@@ -271,6 +279,8 @@ async fn put_audit_events(request: &Request, settings: &Settings, state: &Mutex<
             .collect(),
         Err(_) => Vec::new(),
     };
+    let refusals = lock(state).refusals.clone();
+    let checked = checked.and_then(|events| refuse(events, &refusals));
     let (latency, fault) = {
         let mut state = lock(state);
         let queued = state.faults.pop_front();
@@ -360,6 +370,14 @@ fn check_request(request: &Request, settings: &Settings) -> Result<Vec<Value>, R
         }
     }
     Ok(events.clone())
+}
+
+fn refuse(events: Vec<Value>, refusals: &HashMap<String, String>) -> Result<Vec<Value>, Response> {
+    let refused = events.iter().find_map(|event| refusals.get(event.get("id")?.as_str()?));
+    match refused {
+        Some(code) => Err(error(400, code, "the request holds an event the stand-in was told to refuse")),
+        None => Ok(events),
+    }
 }
 
 /// Stores the events that pass the per-event checks and answers with both lists.
