@@ -163,18 +163,18 @@ fn check_schema(event_data: &str) -> Result<(), Rejection> {
     for (field, limit) in REQUIRED {
         let value = string_field(&members, field, "", true)?.unwrap_or_default();
         check_required(field, value, limit)?;
+        match field {
+            "eventTime" if !is_event_time(value) => return Err(Rejection::BadEventTime),
+            "recipientAccountId" if value.len() != 12 || !value.bytes().all(|b| b.is_ascii_digit()) => {
+                return Err(Rejection::BadRecipientAccountId)
+            }
+            _ => {}
+        }
     }
     for (field, limit) in OPTIONAL {
         if let Some(value) = string_field(&members, field, "", false)? {
             check_length(field, value, limit)?;
         }
-    }
-    if !is_event_time(string_field(&members, "eventTime", "", true)?.unwrap_or_default()) {
-        return Err(Rejection::BadEventTime);
-    }
-    let account = string_field(&members, "recipientAccountId", "", true)?.unwrap_or_default();
-    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Rejection::BadRecipientAccountId);
     }
     let identity = match find(&members, "userIdentity")? {
         Some(Node::Object(identity)) => identity,

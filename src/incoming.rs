@@ -5,6 +5,7 @@
 //! is skipped unread. Nothing in a record can make this fail: a field of the wrong type is
 //! simply absent, so one malformed record is judged on its own later, never failing the batch.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -86,6 +87,36 @@ impl<'de> serde::de::DeserializeSeed<'de> for Seed {
     }
 }
 
+/// An object key, borrowed from the input unless it has escapes: keys are compared, never kept,
+/// so the many keys of a large batch cost no allocation.
+struct KeySeed;
+
+impl<'de> serde::de::DeserializeSeed<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Cow<'de, str>, D::Error> {
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl<'de> Visitor<'de> for KeyVisitor {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+    fn visit_borrowed_str<E>(self, key: &'de str) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Borrowed(key))
+    }
+    fn visit_str<E>(self, key: &str) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Owned(key.to_owned()))
+    }
+    fn visit_string<E>(self, key: String) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Owned(key))
+    }
+}
+
 fn leaf() -> Seed {
     Seed(LooseVisitor { map: None, records: false })
 }
@@ -139,13 +170,12 @@ impl<'de> Visitor<'de> for LooseVisitor {
         };
         let mut record = RawRecord::default();
         let mut records = None;
-        while let Some(key) = map.next_key_seed(leaf())? {
-            let Loose::Text(key) = key else { continue };
+        while let Some(key) = map.next_key_seed(KeySeed)? {
             let text = |value: Loose| match value {
                 Loose::Text(text) => Some(text),
                 _ => None,
             };
-            match (shape, key.as_str()) {
+            match (shape, key.as_ref()) {
                 (Shape::Event, "Records") => {
                     let list = map.next_value_seed(Seed(LooseVisitor { map: None, records: true }))?;
                     if let Loose::Records(list) = list {

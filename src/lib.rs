@@ -149,8 +149,8 @@ impl Forwarder {
 /// Below this many records, one thread maps them sooner than starting others would help.
 const PARALLEL_MAPPING_MIN_RECORDS: usize = 1024;
 
-/// Maps each record to its audit event, moving the payload out of the record. A record that
-/// cannot be one gets its rejection as its outcome, and a log line naming it and the rule.
+/// Maps each record to its audit event, moving the payload out of the record (what is left in
+/// it is empty). A record that cannot be one gets its rejection as its outcome, and a log line naming it and the rule.
 ///
 /// Large batches are split over the cores Lambda gives the function (two from 1,769 MB of
 /// memory); records keep their order, and each is mapped exactly as on one thread.
@@ -183,8 +183,7 @@ fn audit_chunk(records: &mut [Record], outcomes: &mut [Option<Outcome>]) -> Vec<
                 Ok(event) => Some(event),
                 Err(rejection) => {
                     reject(record, &rejection);
-                    *outcome = Some(Outcome::Rejected(rejection.clone()));
-                    record.payload = Err(rejection);
+                    *outcome = Some(Outcome::Rejected(rejection));
                     None
                 }
             }
