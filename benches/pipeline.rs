@@ -47,7 +47,7 @@ fn prepare(event: Value) -> usize {
     let events: Vec<audit::AuditEvent> = batch
         .records
         .into_iter()
-        .filter_map(|record| audit::audit_event(&record.item_identifier, record.payload.ok()?).ok())
+        .filter_map(|record| audit::audit_event(record.item_identifier.as_ref(), record.payload.ok()?).ok())
         .collect();
     let requests =
         batch::pack(events.iter().enumerate().map(|(i, event)| (i, event.id.as_str(), event.encoded_len)));

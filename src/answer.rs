@@ -13,7 +13,7 @@ use aws_lambda_events::event::streams::KinesisEventResponse;
 use serde::Serialize;
 
 use crate::outcome::Outcome;
-use crate::source::{ItemIdentifier, Record, Source};
+use crate::source::{EventError, Record, Source};
 
 /// The function's answer: `{"batchItemFailures":[{"itemIdentifier":"…"}]}` for either source.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -41,15 +41,29 @@ impl Answer {
 
 /// Builds the answer for `records` given each one's outcome (`outcomes[i]` for `records[i]`).
 /// A record without an outcome was not confirmed and is reported.
-pub fn answer(source: Option<Source>, records: &[Record], outcomes: &[Option<Outcome>]) -> Answer {
+///
+/// A record that came without an identifier cannot be named: if it must be reported, the only
+/// answer that does not drop it is an error for the whole batch. For Kinesis, naming an earlier
+/// record does as well (Lambda resumes there, and the records in between are recognised as
+/// ingested), so the error comes only when no earlier record has an identifier.
+pub fn answer(
+    source: Option<Source>,
+    records: &[Record],
+    outcomes: &[Option<Outcome>],
+) -> Result<Answer, EventError> {
     let ingested = |index: usize| matches!(outcomes.get(index), Some(Some(Outcome::Ingested)));
+    let unnamed = |index: usize| EventError::MissingIdentifier {
+        index,
+        field: source.map_or("messageId", Source::identifier_field),
+    };
     match source {
         Some(Source::Kinesis) => {
             let mut response = KinesisEventResponse::default();
             if let Some(first) = (0..records.len()).find(|&index| !ingested(index)) {
-                response.add_failure(records[first].item_identifier.as_str());
+                let named = records[..=first].iter().rev().find_map(|record| record.item_identifier.as_ref());
+                response.add_failure(named.ok_or_else(|| unnamed(first))?.as_str());
             }
-            Answer::Kinesis(response)
+            Ok(Answer::Kinesis(response))
         }
         Some(Source::SqsFifo) => {
             let mut failed_groups = HashSet::new();
@@ -60,26 +74,28 @@ pub fn answer(source: Option<Source>, records: &[Record], outcomes: &[Option<Out
                 }
                 failed_groups.contains(&group)
             });
-            sqs(reported.map(|(_, record)| &record.item_identifier))
+            sqs(reported, unnamed)
         }
-        Some(Source::Sqs) | None => sqs(records
-            .iter()
-            .enumerate()
-            .filter(|&(index, _)| !ingested(index))
-            .map(|(_, record)| &record.item_identifier)),
+        Some(Source::Sqs) | None => {
+            sqs(records.iter().enumerate().filter(|&(index, _)| !ingested(index)), unnamed)
+        }
     }
 }
 
-/// An SQS answer naming each identifier once, in batch order.
-fn sqs<'a>(identifiers: impl Iterator<Item = &'a ItemIdentifier>) -> Answer {
+/// An SQS answer naming each reported record once, in batch order.
+fn sqs<'a>(
+    reported: impl Iterator<Item = (usize, &'a Record)>,
+    unnamed: impl Fn(usize) -> EventError,
+) -> Result<Answer, EventError> {
     let mut response = SqsBatchResponse::default();
     let mut named = HashSet::new();
-    for identifier in identifiers {
+    for (index, record) in reported {
+        let identifier = record.item_identifier.as_ref().ok_or_else(|| unnamed(index))?;
         if named.insert(identifier) {
             response.add_failure(identifier.as_str());
         }
     }
-    Answer::Sqs(response)
+    Ok(Answer::Sqs(response))
 }
 
 #[cfg(test)]
@@ -119,7 +135,7 @@ mod tests {
     #[test]
     fn a_batch_that_all_landed_answers_with_no_failures() {
         let (source, records) = sqs_batch(&["a", "b"], None);
-        let answer = answer(source, &records, &[OK, OK]);
+        let answer = answer(source, &records, &[OK, OK]).unwrap();
         assert_eq!(json_of(&answer), json!({"batchItemFailures": []}));
     }
 
@@ -127,7 +143,7 @@ mod tests {
     fn sqs_reports_exactly_the_records_that_did_not_land() {
         let (source, records) = sqs_batch(&["a", "b", "c", "d"], None);
         let rejected = Some(Outcome::Rejected(Rejection::BadEventTime));
-        let answer = answer(source, &records, &[OK, failed("InvalidData"), rejected, None]);
+        let answer = answer(source, &records, &[OK, failed("InvalidData"), rejected, None]).unwrap();
         assert_eq!(
             json_of(&answer),
             json!({"batchItemFailures": [{"itemIdentifier": "b"}, {"itemIdentifier": "c"}, {"itemIdentifier": "d"}]})
@@ -138,7 +154,9 @@ mod tests {
     fn a_message_delivered_twice_in_one_batch_is_named_once() {
         let (source, records) = sqs_batch(&["a", "a"], None);
         assert_eq!(
-            answer(source, &records, &[failed("Throttling"), failed("Throttling")]).item_identifiers(),
+            answer(source, &records, &[failed("Throttling"), failed("Throttling")])
+                .unwrap()
+                .item_identifiers(),
             ["a"]
         );
     }
@@ -147,7 +165,7 @@ mod tests {
     fn fifo_failure_reports_the_rest_of_its_group() {
         let (source, records) = sqs_batch(&["a1", "b1", "a2", "b2", "a3"], Some(&["a", "b", "a", "b", "a"]));
         let outcomes = [OK, OK, failed("InvalidData"), OK, OK];
-        assert_eq!(answer(source, &records, &outcomes).item_identifiers(), ["a2", "a3"]);
+        assert_eq!(answer(source, &records, &outcomes).unwrap().item_identifiers(), ["a2", "a3"]);
     }
 
     #[test]
@@ -159,10 +177,39 @@ mod tests {
             .collect();
         let (source, records) = batch(json!({ "Records": kinesis }));
         let held = Some(Outcome::Held(Hold::BehindFailure));
-        let answer = answer(source, &records, &[OK, failed("InternalFailure"), OK, held]);
+        let answer = answer(source, &records, &[OK, failed("InternalFailure"), OK, held]).unwrap();
         assert!(matches!(answer, Answer::Kinesis(_)));
         assert_eq!(answer.item_identifiers(), ["49590000000000000000000000000000000000000000000000000002"]);
-        let all_ok = super::answer(source, &records, &[OK, OK, OK, OK]);
+        let all_ok = super::answer(source, &records, &[OK, OK, OK, OK]).unwrap();
         assert_eq!(json_of(&all_ok), json!({"batchItemFailures": []}));
+    }
+
+    #[test]
+    fn a_record_without_an_identifier_is_fine_once_ingested_and_fails_the_batch_otherwise() {
+        let (source, mut records) = sqs_batch(&["a", "b"], None);
+        records[1].item_identifier = None;
+        assert_eq!(answer(source, &records, &[failed("InvalidData"), OK]).unwrap().item_identifiers(), ["a"]);
+        assert_eq!(
+            answer(source, &records, &[OK, failed("InvalidData")]),
+            Err(EventError::MissingIdentifier { index: 1, field: "messageId" })
+        );
+    }
+
+    #[test]
+    fn kinesis_names_the_nearest_earlier_record_when_the_failed_one_has_no_identifier() {
+        let kinesis: Vec<_> = ["1", "2", "3"]
+            .iter()
+            .map(|n| json!({"eventSource": "aws:kinesis", "kinesis": {"sequenceNumber": n, "data": "e30="}}))
+            .collect();
+        let (source, mut records) = batch(json!({ "Records": kinesis }));
+        records[2].item_identifier = None;
+        let outcomes = [OK, OK, failed("InvalidData")];
+        assert_eq!(answer(source, &records, &outcomes).unwrap().item_identifiers(), ["2"]);
+        records[0].item_identifier = None;
+        records[1].item_identifier = None;
+        assert_eq!(
+            answer(source, &records, &outcomes),
+            Err(EventError::MissingIdentifier { index: 2, field: "kinesis.sequenceNumber" })
+        );
     }
 }

@@ -89,9 +89,16 @@ impl fmt::Display for Rejection {
 
 impl std::error::Error for Rejection {}
 
-/// Turns a record's payload into an audit event, or says why it cannot be one.
-pub fn audit_event(item_identifier: &ItemIdentifier, event_data: String) -> Result<AuditEvent, Rejection> {
-    let id = audit_event_id(item_identifier);
+/// Turns a record's payload into an audit event, or says why it cannot be one. A record
+/// without an identifier gets `sha256-` and the hex SHA-256 of its payload as its `id`.
+pub fn audit_event(
+    item_identifier: Option<&ItemIdentifier>,
+    event_data: String,
+) -> Result<AuditEvent, Rejection> {
+    let id = match item_identifier {
+        Some(item_identifier) => audit_event_id(item_identifier),
+        None => sha256_id(event_data.as_bytes()),
+    };
     let encoded_len = batch::encoded_event_len(&id, &event_data);
     if batch::request_len(1, encoded_len) > MAX_REQUEST_BYTES {
         return Err(Rejection::TooLarge { bytes: batch::request_len(1, encoded_len) });
@@ -123,7 +130,12 @@ pub fn audit_event_id(item_identifier: &ItemIdentifier) -> String {
     if valid {
         return identifier.to_owned();
     }
-    let digest = Sha256::digest(identifier.as_bytes());
+    sha256_id(identifier.as_bytes())
+}
+
+/// `sha256-` and the hex SHA-256 of `bytes`: 71 characters of the id pattern.
+fn sha256_id(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
     let mut id = String::with_capacity(7 + 64);
     id.push_str("sha256-");
     for byte in digest {

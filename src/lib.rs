@@ -102,7 +102,7 @@ impl Forwarder {
         report.remembered = remembered;
         self.remember_ingested(keys, &outcomes);
         log_failures(&batch.records, &outcomes);
-        let answer = answer::answer(batch.source, &batch.records, &outcomes);
+        let answer = answer::answer(batch.source, &batch.records, &outcomes)?;
         let summary =
             Summary::new(batch.source, &batch.records, &outcomes, &answer, report, started.elapsed());
         Ok((answer, summary))
@@ -179,7 +179,7 @@ fn audit_chunk(records: &mut [Record], outcomes: &mut [Option<Outcome>]) -> Vec<
         .zip(outcomes.iter_mut())
         .map(|(record, outcome)| {
             let payload = std::mem::replace(&mut record.payload, Ok(String::new()));
-            match payload.and_then(|text| audit::audit_event(&record.item_identifier, text)) {
+            match payload.and_then(|text| audit::audit_event(record.item_identifier.as_ref(), text)) {
                 Ok(event) => Some(event),
                 Err(rejection) => {
                     reject(record, &rejection);
@@ -193,7 +193,7 @@ fn audit_chunk(records: &mut [Record], outcomes: &mut [Option<Outcome>]) -> Vec<
 
 fn reject(record: &Record, rejection: &Rejection) {
     tracing::warn!(
-        item_identifier = %record.item_identifier,
+        item_identifier = record.label(),
         code = "Rejected",
         reason = %rejection,
         "record rejected: it is not a valid audit event and is reported failed"
@@ -204,10 +204,10 @@ fn log_failures(records: &[Record], outcomes: &[Option<Outcome>]) {
     for (record, outcome) in records.iter().zip(outcomes) {
         match outcome {
             Some(Outcome::Failed { code, transient }) => {
-                tracing::warn!(item_identifier = %record.item_identifier, code = %code, transient, "event not ingested")
+                tracing::warn!(item_identifier = record.label(), code = %code, transient, "event not ingested")
             }
             Some(Outcome::Held(hold)) => {
-                tracing::debug!(item_identifier = %record.item_identifier, reason = %hold, "record not sent")
+                tracing::debug!(item_identifier = record.label(), reason = %hold, "record not sent")
             }
             _ => {}
         }

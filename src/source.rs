@@ -23,6 +23,14 @@ pub enum Source {
 }
 
 impl Source {
+    /// The field that identifies a record of this source to Lambda.
+    pub fn identifier_field(self) -> &'static str {
+        match self {
+            Source::Sqs | Source::SqsFifo => "messageId",
+            Source::Kinesis => "kinesis.sequenceNumber",
+        }
+    }
+
     /// The name used in logs and metrics.
     pub fn name(self) -> &'static str {
         match self {
@@ -58,13 +66,22 @@ impl fmt::Display for ItemIdentifier {
 /// One record of the batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
-    pub item_identifier: ItemIdentifier,
+    /// `None` when the record came without one (Lambda always sends one): such a record is
+    /// still sent, but if it does not get in, no partial answer can name it.
+    pub item_identifier: Option<ItemIdentifier>,
     /// The payload as text, or why it cannot be one.
     pub payload: Result<String, Rejection>,
     /// The SQS FIFO `MessageGroupId`; `None` for other sources.
     pub message_group: Option<String>,
     /// Kinesis `approximateArrivalTimestamp`, in epoch milliseconds.
     pub arrival_ms: Option<u64>,
+}
+
+impl Record {
+    /// The identifier for logs: as delivered, or a note that there is none.
+    pub fn label(&self) -> &str {
+        self.item_identifier.as_ref().map_or("(no identifier)", ItemIdentifier::as_str)
+    }
 }
 
 /// The records of one invocation, in the order Lambda delivered them.
@@ -84,7 +101,7 @@ pub enum EventError {
     NotABatch,
     /// No record names `aws:sqs` or `aws:kinesis` as its `eventSource`.
     UnknownSource { event_source: Option<String> },
-    /// A record has no identifier to report it by, so no answer could name it.
+    /// A record that has no identifier was not ingested, so no partial answer can name it.
     MissingIdentifier { index: usize, field: &'static str },
 }
 
@@ -103,8 +120,8 @@ impl fmt::Display for EventError {
             }
             EventError::MissingIdentifier { index, field } => write!(
                 f,
-                "record {index} has no {field}, so a partial batch answer cannot name it; \
-                 failing the whole batch so that Lambda delivers it again"
+                "record {index} has no {field} and was not ingested, so a partial batch answer \
+                 cannot name it; failing the whole batch so that Lambda delivers it again"
             ),
         }
     }
@@ -134,11 +151,7 @@ pub fn decode(event: impl Into<IncomingEvent>) -> Result<Batch, EventError> {
     let source = batch_source(&records)?;
     let event_source_arn =
         records.iter().find_map(|record| record.event_source_arn.clone()).unwrap_or_default();
-    let records = records
-        .into_iter()
-        .enumerate()
-        .map(|(index, record)| decode_record(source, index, record))
-        .collect::<Result<_, _>>()?;
+    let records = records.into_iter().map(|record| decode_record(source, record)).collect();
     Ok(Batch { source: Some(source), event_source_arn, records })
 }
 
@@ -161,15 +174,12 @@ fn batch_source(records: &[RawRecord]) -> Result<Source, EventError> {
     Err(EventError::UnknownSource { event_source })
 }
 
-fn decode_record(source: Source, index: usize, record: RawRecord) -> Result<Record, EventError> {
-    let (expected_source, identifier_field, identifier) = match source {
-        Source::Sqs | Source::SqsFifo => ("aws:sqs", "messageId", record.message_id),
-        Source::Kinesis => ("aws:kinesis", "kinesis.sequenceNumber", record.sequence_number),
+fn decode_record(source: Source, record: RawRecord) -> Record {
+    let (expected_source, identifier) = match source {
+        Source::Sqs | Source::SqsFifo => ("aws:sqs", record.message_id),
+        Source::Kinesis => ("aws:kinesis", record.sequence_number),
     };
-    let item_identifier = identifier
-        .filter(|identifier| !identifier.is_empty())
-        .map(ItemIdentifier)
-        .ok_or(EventError::MissingIdentifier { index, field: identifier_field })?;
+    let item_identifier = identifier.filter(|identifier| !identifier.is_empty()).map(ItemIdentifier);
 
     let payload = if record.event_source.as_deref() != Some(expected_source) {
         Err(Rejection::WrongEventSource { expected: expected_source })
@@ -187,7 +197,7 @@ fn decode_record(source: Source, index: usize, record: RawRecord) -> Result<Reco
         .approximate_arrival_timestamp
         .filter(|seconds| source == Source::Kinesis && seconds.is_finite() && *seconds >= 0.0)
         .map(|seconds| (seconds * 1000.0) as u64);
-    Ok(Record { item_identifier, payload, message_group, arrival_ms })
+    Record { item_identifier, payload, message_group, arrival_ms }
 }
 
 fn kinesis_data(data: Option<String>) -> Result<String, Rejection> {
@@ -218,7 +228,7 @@ mod tests {
     fn sqs_records_keep_their_message_ids_and_bodies_in_order() {
         let batch = decode(json!({"Records": [sqs("m1", "{}"), sqs("m2", "[]")]})).unwrap();
         assert_eq!(batch.source, Some(Source::Sqs));
-        let ids: Vec<&str> = batch.records.iter().map(|r| r.item_identifier.as_str()).collect();
+        let ids: Vec<&str> = batch.records.iter().map(Record::label).collect();
         assert_eq!(ids, ["m1", "m2"]);
         assert_eq!(batch.records[1].payload.as_deref(), Ok("[]"));
         assert_eq!(batch.records[0].message_group, None);
@@ -238,7 +248,7 @@ mod tests {
     fn kinesis_data_is_base64_decoded_and_the_arrival_time_kept() {
         let batch = decode(json!({"Records": [kinesis("4960", "eyJhIjoxfQ==")]})).unwrap();
         assert_eq!(batch.source, Some(Source::Kinesis));
-        assert_eq!(batch.records[0].item_identifier.as_str(), "4960");
+        assert_eq!(batch.records[0].label(), "4960");
         assert_eq!(batch.records[0].payload.as_deref(), Ok("{\"a\":1}"));
         assert_eq!(batch.records[0].arrival_ms, Some(1_700_000_000_500));
     }
@@ -252,7 +262,7 @@ mod tests {
         let batch = decode(json!({"Records": [sqs("m1", "{}"), no_body, foreign]})).unwrap();
         assert_eq!(batch.records[1].payload, Err(Rejection::MissingPayload { field: "body" }));
         assert_eq!(batch.records[2].payload, Err(Rejection::WrongEventSource { expected: "aws:sqs" }));
-        assert_eq!(batch.records[2].item_identifier.as_str(), "m3");
+        assert_eq!(batch.records[2].label(), "m3");
 
         let batch = decode(json!({"Records": [kinesis("1", "not base64!"), kinesis("2", "/w==")]})).unwrap();
         assert_eq!(batch.records[0].payload, Err(Rejection::NotBase64));
@@ -271,10 +281,10 @@ mod tests {
     }
 
     #[test]
-    fn a_record_without_an_identifier_fails_the_invocation() {
-        assert_eq!(
-            decode(json!({"Records": [sqs("m1", "{}"), sqs("", "{}")]})),
-            Err(EventError::MissingIdentifier { index: 1, field: "messageId" })
-        );
+    fn a_record_without_an_identifier_is_kept_without_one() {
+        let batch = decode(json!({"Records": [sqs("m1", "{}"), sqs("", "[]")]})).unwrap();
+        assert_eq!(batch.records[1].item_identifier, None);
+        assert_eq!(batch.records[1].payload.as_deref(), Ok("[]"));
+        assert_eq!(batch.records[1].label(), "(no identifier)");
     }
 }

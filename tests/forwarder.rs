@@ -351,3 +351,23 @@ async fn a_resumed_kinesis_batch_does_not_send_again_what_was_stored() {
     assert_eq!(stand_in.requests().last().unwrap().ids, [sequence_number(5)]);
     assert_eq!(stand_in.stored().len(), 10, "every record stored once");
 }
+
+#[tokio::test]
+async fn a_record_without_a_message_id_is_still_sent_and_fails_the_batch_only_if_it_does_not_land() {
+    let stand_in = stand_in().await;
+    let mut unnamed = sqs_record("", &audit_json("unnamed"));
+    unnamed.as_object_mut().unwrap().remove("messageId");
+    let event = records(vec![sqs_record("m-0", "Hello from SQS!"), unnamed.clone()]);
+    let answer = forward(&stand_in, event).await;
+    // It got in, so nothing has to name it.
+    assert_eq!(reported(&answer), ["m-0"]);
+    assert_eq!(stand_in.stored().len(), 1);
+    assert!(stand_in.stored()[0].id.starts_with("sha256-"));
+
+    unnamed["body"] = json!("not an audit event");
+    let error =
+        forwarder(&stand_in).forward(records(vec![sqs_record("m-1", &audit_json("1")), unnamed]), None).await;
+    let error =
+        error.expect_err("an unnamed record that did not land can only be redelivered with its batch");
+    assert!(error.to_string().starts_with("record 1 has no messageId and was not ingested"), "{error}");
+}

@@ -17,13 +17,13 @@ use serde_json::{json, Value};
 /// Runs the pure stages the way the handler does, taking every event as failed at the service,
 /// and returns the answer's identifiers and the records' identifiers.
 fn answer_if_nothing_lands(event: Value) -> (Vec<String>, Vec<String>) {
-    let mut batch = decode(event).expect("records with identifiers always decode");
+    let mut batch = decode(event).expect("a list of records always decodes");
     let outcomes: Vec<Option<Outcome>> = batch
         .records
         .iter_mut()
         .map(|record| {
             let payload = std::mem::replace(&mut record.payload, Ok(String::new()));
-            let outcome = match payload.and_then(|text| audit_event(&record.item_identifier, text)) {
+            let outcome = match payload.and_then(|text| audit_event(record.item_identifier.as_ref(), text)) {
                 Ok(event) => {
                     assert!(!event.id.is_empty() && event.id.len() <= 128);
                     Outcome::Failed { code: "InternalFailure".into(), transient: true }
@@ -33,9 +33,10 @@ fn answer_if_nothing_lands(event: Value) -> (Vec<String>, Vec<String>) {
             Some(outcome)
         })
         .collect();
-    let answer = answer(batch.source, &batch.records, &outcomes);
+    let answer =
+        answer(batch.source, &batch.records, &outcomes).expect("every record here has an identifier");
     let named = answer.item_identifiers().into_iter().map(str::to_owned).collect();
-    let all = batch.records.iter().map(|record| record.item_identifier.to_string()).collect();
+    let all = batch.records.iter().map(|record| record.label().to_owned()).collect();
     (named, all)
 }
 
@@ -86,7 +87,7 @@ proptest! {
         let event = records(vec![sqs_record(&identifier, &audit_json("u"))]);
         let mut batch = decode(event).unwrap();
         let text = std::mem::replace(&mut batch.records[0].payload, Ok(String::new())).unwrap();
-        let audit = audit_event(&batch.records[0].item_identifier, text).unwrap();
+        let audit = audit_event(batch.records[0].item_identifier.as_ref(), text).unwrap();
         prop_assert!((1..=128).contains(&audit.id.len()));
         prop_assert!(audit.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
     }
@@ -102,7 +103,7 @@ proptest! {
             fields.into_iter().map(|(key, value)| (key, Value::String(value))).collect();
         record.insert("eventSource".into(), json!(source));
         match decode(json!({"Records": [record]})) {
-            Ok(batch) => prop_assert!(batch.records.iter().all(|r| !r.item_identifier.as_str().is_empty())),
+            Ok(batch) => prop_assert!(batch.records.iter().all(|r| r.item_identifier.as_ref().is_none_or(|id| !id.as_str().is_empty()))),
             Err(error) => prop_assert!(!error.to_string().is_empty()),
         }
     }

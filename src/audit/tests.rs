@@ -34,13 +34,13 @@ fn id() -> ItemIdentifier {
 }
 
 fn rejection(text: &str) -> Option<Rejection> {
-    audit_event(&id(), text.to_owned()).err()
+    audit_event(Some(&id()), text.to_owned()).err()
 }
 
 #[test]
 fn a_valid_event_is_sent_unchanged_with_its_checksum() {
     let text = valid().to_string();
-    let event = audit_event(&id(), text.clone()).unwrap();
+    let event = audit_event(Some(&id()), text.clone()).unwrap();
     assert_eq!(event.event_data, text);
     assert_eq!(event.id, "0f8c2a4e-4c4e-4a8f-9d8a-3b1f6b2a7c11");
     assert_eq!(event.checksum, checksum(&text));
@@ -140,6 +140,14 @@ fn rejection_messages_never_carry_the_payload() {
         let reason = rejection(&payload).expect("rejected").to_string();
         assert!(!reason.contains(secret), "{reason}");
     }
+}
+
+#[test]
+fn a_record_without_an_identifier_gets_an_id_from_its_payload() {
+    let text = valid().to_string();
+    let event = audit_event(None, text.clone()).unwrap();
+    assert!(event.id.starts_with("sha256-") && event.id.len() == 71, "{}", event.id);
+    assert_eq!(event.id, audit_event(None, text).unwrap().id);
 }
 
 #[test]
