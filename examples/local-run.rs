@@ -8,7 +8,8 @@
 use aws_sdk_cloudtraildata::config::{BehaviorVersion, Credentials, Region};
 use cloudtrail_data_stand_in::cloudtrail::{ACCESS_KEY_ID, SECRET_ACCESS_KEY};
 use cloudtrail_data_stand_in::{Settings, StandIn};
-use cloudtrail_lake_forwarder::config::Config;
+use cloudtrail_lake_forwarder::config::{ChannelArn, Config};
+use cloudtrail_lake_forwarder::incoming::IncomingEvent;
 use cloudtrail_lake_forwarder::{send, Forwarder};
 use lambda_runtime::{Context, LambdaEvent};
 
@@ -16,7 +17,7 @@ use lambda_runtime::{Context, LambdaEvent};
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     lambda_runtime::tracing::init_default_subscriber();
     let path = std::env::args().nth(1).unwrap_or_else(|| "events/sqs-standard.json".into());
-    let event: serde_json::Value =
+    let event: IncomingEvent =
         serde_json::from_slice(&std::fs::read(&path).map_err(|e| format!("{path}: {e}"))?)?;
 
     let stand_in = StandIn::start(Settings::default()).await?;
@@ -34,11 +35,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .timeout_config(send::sdk_timeouts())
         .retry_config(send::sdk_retries())
         .build();
-    let config = Config::for_channel(&stand_in.settings().channel_arn);
+    let channel =
+        ChannelArn::parse(&stand_in.settings().channel_arn).ok_or("the stand-in's channel is an ARN")?;
+    let config = Config::for_channel(channel);
     let forwarder = Forwarder::new(aws_sdk_cloudtraildata::Client::from_conf(sdk_config), &config);
 
     println!("Invoking the handler with {path}");
-    let answer = forwarder.handle(LambdaEvent::new(event.into(), Context::default())).await?;
+    let answer = forwarder.handle(LambdaEvent::new(event, Context::default())).await?;
     println!("\nLambda answer:\n{}", serde_json::to_string_pretty(&answer)?);
 
     let stored = stand_in.stored();

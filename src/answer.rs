@@ -1,10 +1,9 @@
 //! Outcomes → the partial batch response Lambda reads: `SqsBatchResponse` with message IDs, or
 //! `KinesisEventResponse` with sequence numbers.
 //!
-//! Every identifier in an answer comes from the batch and is never empty (either would fail the
-//! whole batch). SQS standard: exactly the records not ingested. SQS FIFO: those, and every
-//! later message of a message group that had a failure, so that the group keeps its order.
-//! Kinesis: the first record not ingested; Lambda resumes the shard there.
+//! Every identifier in an answer comes from the batch, is never empty and is named once (an
+//! empty or unknown one would fail the whole batch). Which records are named is decided by
+//! [`crate::ordering`]; this module only writes the response Lambda reads.
 
 use std::collections::HashSet;
 
@@ -12,6 +11,7 @@ use aws_lambda_events::event::sqs::SqsBatchResponse;
 use aws_lambda_events::event::streams::KinesisEventResponse;
 use serde::Serialize;
 
+use crate::ordering::Ordering;
 use crate::outcome::Outcome;
 use crate::source::{EventError, Record, Source};
 
@@ -39,74 +39,49 @@ impl Answer {
     }
 }
 
-/// Builds the answer for `records` given each one's outcome (`outcomes[i]` for `records[i]`).
-/// A record without an outcome was not confirmed and is reported.
+/// Builds the answer for `records` given each one's outcome (`outcomes[i]` for `records[i]`),
+/// and returns it with the indices of the records it names. Which records are named is the
+/// source's rule, in [`Ordering::reported`].
 ///
 /// A record that came without an identifier cannot be named: if it must be reported, the only
-/// answer that does not drop it is an error for the whole batch. For Kinesis, naming an earlier
-/// record does as well (Lambda resumes there, and the records in between are recognised as
-/// ingested), so the error comes only when no earlier record has an identifier.
+/// answer that does not drop it is an error for the whole batch.
 pub fn answer(
     source: Option<Source>,
     records: &[Record],
     outcomes: &[Option<Outcome>],
-) -> Result<Answer, EventError> {
-    let ingested = |index: usize| matches!(outcomes.get(index), Some(Some(Outcome::Ingested)));
-    let unnamed = |index: usize| EventError::MissingIdentifier {
-        index,
-        field: source.map_or("messageId", Source::identifier_field),
-    };
-    match source {
+) -> Result<(Answer, Vec<usize>), EventError> {
+    let reported = Ordering::of(source).reported(records, outcomes).map_err(|index| {
+        EventError::MissingIdentifier { index, field: source.map_or("messageId", Source::identifier_field) }
+    })?;
+    // `reported` only holds records with an identifier.
+    let named = reported.iter().filter_map(|&index| records[index].item_identifier.as_ref());
+    let answer = match source {
         Some(Source::Kinesis) => {
             let mut response = KinesisEventResponse::default();
-            if let Some(first) = (0..records.len()).find(|&index| !ingested(index)) {
-                let named = records[..=first].iter().rev().find_map(|record| record.item_identifier.as_ref());
-                response.add_failure(named.ok_or_else(|| unnamed(first))?.as_str());
+            named.for_each(|identifier| response.add_failure(identifier.as_str()));
+            Answer::Kinesis(response)
+        }
+        Some(Source::Sqs | Source::SqsFifo) | None => {
+            let mut response = SqsBatchResponse::default();
+            let mut seen = HashSet::new();
+            for identifier in named.filter(|identifier| seen.insert(*identifier)) {
+                response.add_failure(identifier.as_str());
             }
-            Ok(Answer::Kinesis(response))
+            Answer::Sqs(response)
         }
-        Some(Source::SqsFifo) => {
-            let mut failed_groups = HashSet::new();
-            let reported = records.iter().enumerate().filter(|&(index, record)| {
-                let group = record.message_group.as_deref();
-                if !ingested(index) {
-                    failed_groups.insert(group);
-                }
-                failed_groups.contains(&group)
-            });
-            sqs(reported, unnamed)
-        }
-        Some(Source::Sqs) | None => {
-            sqs(records.iter().enumerate().filter(|&(index, _)| !ingested(index)), unnamed)
-        }
-    }
-}
-
-/// An SQS answer naming each reported record once, in batch order.
-fn sqs<'a>(
-    reported: impl Iterator<Item = (usize, &'a Record)>,
-    unnamed: impl Fn(usize) -> EventError,
-) -> Result<Answer, EventError> {
-    let mut response = SqsBatchResponse::default();
-    let mut named = HashSet::new();
-    for (index, record) in reported {
-        let identifier = record.item_identifier.as_ref().ok_or_else(|| unnamed(index))?;
-        if named.insert(identifier) {
-            response.add_failure(identifier.as_str());
-        }
-    }
-    Ok(Answer::Sqs(response))
+    };
+    Ok((answer, reported))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::Rejection;
     use crate::outcome::Hold;
+    use crate::rejection::Rejection;
     use serde_json::json;
 
     fn batch(event: serde_json::Value) -> (Option<Source>, Vec<Record>) {
-        let batch = crate::source::decode(event).unwrap();
+        let batch = crate::source::decode(serde_json::from_value(event).unwrap()).unwrap();
         (batch.source, batch.records)
     }
 
@@ -135,7 +110,7 @@ mod tests {
     #[test]
     fn a_batch_that_all_landed_answers_with_no_failures() {
         let (source, records) = sqs_batch(&["a", "b"], None);
-        let answer = answer(source, &records, &[OK, OK]).unwrap();
+        let answer = answer(source, &records, &[OK, OK]).unwrap().0;
         assert_eq!(json_of(&answer), json!({"batchItemFailures": []}));
     }
 
@@ -143,7 +118,7 @@ mod tests {
     fn sqs_reports_exactly_the_records_that_did_not_land() {
         let (source, records) = sqs_batch(&["a", "b", "c", "d"], None);
         let rejected = Some(Outcome::Rejected(Rejection::BadEventTime));
-        let answer = answer(source, &records, &[OK, failed("InvalidData"), rejected, None]).unwrap();
+        let (answer, _) = answer(source, &records, &[OK, failed("InvalidData"), rejected, None]).unwrap();
         assert_eq!(
             json_of(&answer),
             json!({"batchItemFailures": [{"itemIdentifier": "b"}, {"itemIdentifier": "c"}, {"itemIdentifier": "d"}]})
@@ -156,6 +131,7 @@ mod tests {
         assert_eq!(
             answer(source, &records, &[failed("Throttling"), failed("Throttling")])
                 .unwrap()
+                .0
                 .item_identifiers(),
             ["a"]
         );
@@ -165,7 +141,7 @@ mod tests {
     fn fifo_failure_reports_the_rest_of_its_group() {
         let (source, records) = sqs_batch(&["a1", "b1", "a2", "b2", "a3"], Some(&["a", "b", "a", "b", "a"]));
         let outcomes = [OK, OK, failed("InvalidData"), OK, OK];
-        assert_eq!(answer(source, &records, &outcomes).unwrap().item_identifiers(), ["a2", "a3"]);
+        assert_eq!(answer(source, &records, &outcomes).unwrap().0.item_identifiers(), ["a2", "a3"]);
     }
 
     #[test]
@@ -177,10 +153,12 @@ mod tests {
             .collect();
         let (source, records) = batch(json!({ "Records": kinesis }));
         let held = Some(Outcome::Held(Hold::BehindFailure));
-        let answer = answer(source, &records, &[OK, failed("InternalFailure"), OK, held]).unwrap();
+        let (answer, reported) =
+            answer(source, &records, &[OK, failed("InternalFailure"), OK, held]).unwrap();
+        assert_eq!(reported, [1]);
         assert!(matches!(answer, Answer::Kinesis(_)));
         assert_eq!(answer.item_identifiers(), ["49590000000000000000000000000000000000000000000000000002"]);
-        let all_ok = super::answer(source, &records, &[OK, OK, OK, OK]).unwrap();
+        let (all_ok, _) = super::answer(source, &records, &[OK, OK, OK, OK]).unwrap();
         assert_eq!(json_of(&all_ok), json!({"batchItemFailures": []}));
     }
 
@@ -188,7 +166,10 @@ mod tests {
     fn a_record_without_an_identifier_is_fine_once_ingested_and_fails_the_batch_otherwise() {
         let (source, mut records) = sqs_batch(&["a", "b"], None);
         records[1].item_identifier = None;
-        assert_eq!(answer(source, &records, &[failed("InvalidData"), OK]).unwrap().item_identifiers(), ["a"]);
+        assert_eq!(
+            answer(source, &records, &[failed("InvalidData"), OK]).unwrap().0.item_identifiers(),
+            ["a"]
+        );
         assert_eq!(
             answer(source, &records, &[OK, failed("InvalidData")]),
             Err(EventError::MissingIdentifier { index: 1, field: "messageId" })
@@ -204,7 +185,7 @@ mod tests {
         let (source, mut records) = batch(json!({ "Records": kinesis }));
         records[2].item_identifier = None;
         let outcomes = [OK, OK, failed("InvalidData")];
-        assert_eq!(answer(source, &records, &outcomes).unwrap().item_identifiers(), ["2"]);
+        assert_eq!(answer(source, &records, &outcomes).unwrap().0.item_identifiers(), ["2"]);
         records[0].item_identifier = None;
         records[1].item_identifier = None;
         assert_eq!(

@@ -1,8 +1,9 @@
 //! What the operator configures: environment variables read once at cold start.
 //!
 //! Only `main` touches the process environment; everything here works on a lookup function so
-//! the rules are unit-tested without it. A bad value stops the function at init with an error
-//! that names the variable, which Lambda shows as the init error.
+//! the rules are unit-tested without it. A value that cannot work stops the function at init
+//! with an error that names the variable and says what to put there, which Lambda shows as
+//! the init error. A secret (`EXTERNAL_ID`) is never repeated in an error.
 
 use std::fmt;
 use std::num::NonZeroUsize;
@@ -19,15 +20,22 @@ pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 100;
 /// The highest accepted `MAX_CONCURRENT_REQUESTS`: a full 10,000-record batch in one wave.
 pub const MAX_MAX_CONCURRENT_REQUESTS: usize = 100;
 
+/// The CloudWatch namespace of the metrics when `METRICS_NAMESPACE` is unset: the product's
+/// name, so its metrics sit apart from AWS's own namespaces and from other functions'.
+pub const DEFAULT_NAMESPACE: &str = "CloudTrailLakeForwarder";
+
 /// The forwarder's configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Config {
-    /// The channel's ARN or ID, sent as the `channelArn` query parameter.
-    pub channel_arn: String,
+    /// The channel, sent as the `channelArn` query parameter; its Region is where requests go.
+    pub channel: ChannelArn,
     /// Sent as `externalId` when the channel's resource policy asks for one.
     pub external_id: Option<String>,
     /// Requests in flight at once within one invocation.
     pub max_concurrent_requests: NonZeroUsize,
+    /// A hard cap on the requests per second this execution environment starts
+    /// (`MAX_REQUESTS_PER_SECOND`), for users who split the account's quota by hand.
+    pub max_requests_per_second: Option<f64>,
     /// The CloudWatch namespace of the EMF metrics (`METRICS_NAMESPACE`).
     pub metrics_namespace: String,
     /// The `FunctionName` dimension of the metrics (`AWS_LAMBDA_FUNCTION_NAME`, set by Lambda).
@@ -35,14 +43,15 @@ pub struct Config {
 }
 
 impl Config {
-    /// A configuration for `channel_arn` with every optional setting at its default.
-    pub fn for_channel(channel_arn: impl Into<String>) -> Config {
+    /// A configuration for `channel` with every optional setting at its default.
+    pub fn for_channel(channel: ChannelArn) -> Config {
         Config {
-            channel_arn: channel_arn.into(),
+            channel,
             external_id: None,
             max_concurrent_requests: NonZeroUsize::new(DEFAULT_MAX_CONCURRENT_REQUESTS)
                 .expect("default is not 0"),
-            metrics_namespace: crate::metrics::DEFAULT_NAMESPACE.to_owned(),
+            max_requests_per_second: None,
+            metrics_namespace: DEFAULT_NAMESPACE.to_owned(),
             function_name: DEFAULT_FUNCTION_NAME.to_owned(),
         }
     }
@@ -58,6 +67,8 @@ pub enum ConfigError {
     Missing { variable: &'static str, expected: &'static str },
     /// A variable is set to a value that breaks its rule.
     Invalid { variable: &'static str, value: String, expected: &'static str },
+    /// A secret variable breaks its rule; its value is not repeated, only its length.
+    InvalidSecret { variable: &'static str, length: usize, expected: &'static str },
 }
 
 impl fmt::Display for ConfigError {
@@ -69,16 +80,22 @@ impl fmt::Display for ConfigError {
             ConfigError::Invalid { variable, value, expected } => {
                 write!(f, "{variable} is {value:?}: expected {expected}")
             }
+            ConfigError::InvalidSecret { variable, length, expected } => write!(
+                f,
+                "{variable} is not valid ({length} characters; the value is a secret and is not shown): expected {expected}"
+            ),
         }
     }
 }
 
 impl std::error::Error for ConfigError {}
 
-const CHANNEL_ARN_RULE: &str =
-    "a CloudTrail Lake channel ARN (arn:aws:cloudtrail:REGION:ACCOUNT:channel/ID) or a channel ID";
+const CHANNEL_ARN_RULE: &str = "the channel's ARN, arn:aws:cloudtrail:REGION:ACCOUNT:channel/ID \
+     (a bare channel ID is not accepted: the API and the IAM policy need the ARN; \
+     aws cloudtrail list-channels shows it)";
 const EXTERNAL_ID_RULE: &str = "2 to 1224 characters of letters, digits and _+=,.@:/-";
 const CONCURRENCY_RULE: &str = "a whole number from 1 to 100";
+const RATE_RULE: &str = "a number of requests per second above 0 and at most 100, the account's quota";
 const NAMESPACE_RULE: &str =
     "1 to 255 characters of letters, digits and . - _ / # : or space, not starting with AWS/";
 
@@ -101,14 +118,18 @@ impl Config {
 
         let channel_arn = set("CHANNEL_ARN")
             .ok_or(ConfigError::Missing { variable: "CHANNEL_ARN", expected: CHANNEL_ARN_RULE })?;
-        if !is_channel_arn_or_id(&channel_arn) {
-            return Err(invalid("CHANNEL_ARN", channel_arn, CHANNEL_ARN_RULE));
-        }
+        let channel = ChannelArn::parse(&channel_arn)
+            .ok_or_else(|| invalid("CHANNEL_ARN", channel_arn.clone(), CHANNEL_ARN_RULE))?;
 
         let external_id = set("EXTERNAL_ID");
         if let Some(external_id) = &external_id {
             if !is_external_id(external_id) {
-                return Err(invalid("EXTERNAL_ID", external_id.clone(), EXTERNAL_ID_RULE));
+                let length = external_id.chars().count();
+                return Err(ConfigError::InvalidSecret {
+                    variable: "EXTERNAL_ID",
+                    length,
+                    expected: EXTERNAL_ID_RULE,
+                });
             }
         }
 
@@ -122,15 +143,33 @@ impl Config {
                 .ok_or_else(|| invalid("MAX_CONCURRENT_REQUESTS", value, CONCURRENCY_RULE))?,
         };
 
-        let metrics_namespace =
-            set("METRICS_NAMESPACE").unwrap_or_else(|| crate::metrics::DEFAULT_NAMESPACE.to_owned());
+        let max_requests_per_second = match set("MAX_REQUESTS_PER_SECOND") {
+            None => None,
+            Some(value) => Some(
+                value
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|rate| *rate > 0.0 && *rate <= 100.0)
+                    .ok_or_else(|| invalid("MAX_REQUESTS_PER_SECOND", value, RATE_RULE))?,
+            ),
+        };
+
+        let metrics_namespace = set("METRICS_NAMESPACE").unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned());
         if !is_namespace(&metrics_namespace) {
             return Err(invalid("METRICS_NAMESPACE", metrics_namespace, NAMESPACE_RULE));
         }
         let function_name =
             set("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|| DEFAULT_FUNCTION_NAME.to_owned());
 
-        Ok(Config { channel_arn, external_id, max_concurrent_requests, metrics_namespace, function_name })
+        Ok(Config {
+            channel,
+            external_id,
+            max_concurrent_requests,
+            max_requests_per_second,
+            metrics_namespace,
+            function_name,
+        })
     }
 }
 
@@ -138,21 +177,69 @@ fn invalid(variable: &'static str, value: String, expected: &'static str) -> Con
     ConfigError::Invalid { variable, value, expected }
 }
 
-/// A channel ARN is `arn:PARTITION:cloudtrail:REGION:ACCOUNT:channel/ID`; a bare ID is its suffix.
-fn is_channel_arn_or_id(value: &str) -> bool {
-    let Some(rest) = value.strip_prefix("arn:") else {
-        return is_channel_id(value);
-    };
-    let parts: Vec<&str> = rest.splitn(5, ':').collect();
-    let [partition, service, region, account, resource] = parts[..] else {
-        return false;
-    };
-    !partition.is_empty()
-        && service == "cloudtrail"
-        && !region.is_empty()
-        && account.len() == 12
-        && account.bytes().all(|b| b.is_ascii_digit())
-        && resource.strip_prefix("channel/").is_some_and(is_channel_id)
+/// A channel's ARN, `arn:PARTITION:cloudtrail:REGION:ACCOUNT:channel/ID`, and the parts the
+/// forwarder needs: the Region its requests go to and the account that owns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelArn {
+    arn: String,
+    region: std::ops::Range<usize>,
+    account: std::ops::Range<usize>,
+}
+
+impl ChannelArn {
+    /// Reads a channel ARN; `None` for anything else, a bare channel ID included.
+    ///
+    /// ```
+    /// use cloudtrail_lake_forwarder::config::ChannelArn;
+    ///
+    /// let arn = ChannelArn::parse("arn:aws:cloudtrail:eu-west-1:123456789012:channel/abc").unwrap();
+    /// assert_eq!((arn.region(), arn.account()), ("eu-west-1", "123456789012"));
+    /// assert_eq!(ChannelArn::parse("abc"), None);
+    /// ```
+    pub fn parse(value: &str) -> Option<ChannelArn> {
+        let rest = value.strip_prefix("arn:")?;
+        let parts: Vec<&str> = rest.splitn(5, ':').collect();
+        let [partition, service, region, account, resource] = parts[..] else {
+            return None;
+        };
+        let valid = !partition.is_empty()
+            && service == "cloudtrail"
+            && !region.is_empty()
+            && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && account.len() == 12
+            && account.bytes().all(|b| b.is_ascii_digit())
+            && resource.strip_prefix("channel/").is_some_and(is_channel_id);
+        if !valid {
+            return None;
+        }
+        let region_start = "arn:".len() + partition.len() + service.len() + 2;
+        let account_start = region_start + region.len() + 1;
+        Some(ChannelArn {
+            arn: value.to_owned(),
+            region: region_start..region_start + region.len(),
+            account: account_start..account_start + account.len(),
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.arn
+    }
+
+    /// The Region the channel lives in, where its `PutAuditEvents` requests must go.
+    pub fn region(&self) -> &str {
+        &self.arn[self.region.clone()]
+    }
+
+    /// The 12-digit account that owns the channel.
+    pub fn account(&self) -> &str {
+        &self.arn[self.account.clone()]
+    }
+}
+
+impl std::fmt::Display for ChannelArn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.arn)
+    }
 }
 
 fn is_channel_id(value: &str) -> bool {
@@ -186,9 +273,11 @@ mod tests {
     #[test]
     fn a_channel_arn_alone_is_enough() {
         let config = config(&[("CHANNEL_ARN", ARN)]).unwrap();
-        assert_eq!(config.channel_arn, ARN);
+        assert_eq!(config.channel.as_str(), ARN);
+        assert_eq!((config.channel.region(), config.channel.account()), ("us-east-1", "123456789012"));
         assert_eq!(config.external_id, None);
         assert_eq!(config.max_concurrent_requests.get(), DEFAULT_MAX_CONCURRENT_REQUESTS);
+        assert_eq!(config.max_requests_per_second, None);
     }
 
     #[test]
@@ -200,13 +289,19 @@ mod tests {
     }
 
     #[test]
-    fn channel_ids_and_arns_of_other_partitions_are_accepted() {
-        for value in [
-            "01234567-89ab-cdef-0123-456789abcdef",
-            "arn:aws-us-gov:cloudtrail:us-gov-west-1:123456789012:channel/abc",
-        ] {
-            assert_eq!(config(&[("CHANNEL_ARN", value)]).unwrap().channel_arn, value);
-        }
+    fn arns_of_other_partitions_are_accepted() {
+        let value = "arn:aws-us-gov:cloudtrail:us-gov-west-1:123456789012:channel/abc";
+        let config = config(&[("CHANNEL_ARN", value)]).unwrap();
+        assert_eq!(config.channel.region(), "us-gov-west-1");
+    }
+
+    #[test]
+    fn a_bare_channel_id_is_refused_with_what_to_put_there() {
+        let error = config(&[("CHANNEL_ARN", "01234567-89ab-cdef-0123-456789abcdef")]).unwrap_err();
+        let message = error.to_string();
+        assert!(message.starts_with("CHANNEL_ARN is \"01234567"), "{message}");
+        assert!(message.contains("arn:aws:cloudtrail:REGION:ACCOUNT:channel/ID"), "{message}");
+        assert!(message.contains("bare channel ID is not accepted"), "{message}");
     }
 
     #[test]
@@ -216,6 +311,7 @@ mod tests {
             "arn:aws:cloudtrail:us-east-1:1234:channel/abc",
             "arn:aws:cloudtrail:us-east-1:123456789012:eventdatastore/abc",
             "arn:aws:cloudtrail:us-east-1:123456789012:channel/",
+            "arn:aws:cloudtrail::123456789012:channel/abc",
             "channel id with spaces",
         ] {
             let error = config(&[("CHANNEL_ARN", value)]).unwrap_err();
@@ -225,12 +321,15 @@ mod tests {
     }
 
     #[test]
-    fn external_id_follows_the_service_pattern() {
+    fn an_invalid_external_id_is_refused_without_repeating_it() {
         let ok = config(&[("CHANNEL_ARN", ARN), ("EXTERNAL_ID", "tenant-42@example.com")]).unwrap();
         assert_eq!(ok.external_id.as_deref(), Some("tenant-42@example.com"));
-        for value in ["x", "has space", &"a".repeat(1225)] {
+        for value in ["Q", "has space secret-token", &"Q".repeat(1225)] {
             let error = config(&[("CHANNEL_ARN", ARN), ("EXTERNAL_ID", value)]).unwrap_err();
-            assert!(error.to_string().starts_with("EXTERNAL_ID is"), "{error}");
+            let message = error.to_string();
+            assert!(message.starts_with("EXTERNAL_ID is not valid"), "{message}");
+            assert!(!message.contains(value) && !message.contains("secret-token"), "{message}");
+            assert!(message.contains(&format!("{} characters", value.chars().count())), "{message}");
         }
     }
 
@@ -252,6 +351,16 @@ mod tests {
         for value in ["0", "-1", "many", "101"] {
             let error = config(&[("CHANNEL_ARN", ARN), ("MAX_CONCURRENT_REQUESTS", value)]).unwrap_err();
             assert!(error.to_string().starts_with("MAX_CONCURRENT_REQUESTS is"), "{error}");
+        }
+    }
+
+    #[test]
+    fn max_requests_per_second_is_a_positive_rate_within_the_quota() {
+        let ok = config(&[("CHANNEL_ARN", ARN), ("MAX_REQUESTS_PER_SECOND", "12.5")]).unwrap();
+        assert_eq!(ok.max_requests_per_second, Some(12.5));
+        for value in ["0", "-3", "fast", "101", "NaN"] {
+            let error = config(&[("CHANNEL_ARN", ARN), ("MAX_REQUESTS_PER_SECOND", value)]).unwrap_err();
+            assert!(error.to_string().starts_with("MAX_REQUESTS_PER_SECOND is"), "{error}");
         }
     }
 }

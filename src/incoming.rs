@@ -36,13 +36,6 @@ pub struct RawRecord {
     pub approximate_arrival_timestamp: Option<f64>,
 }
 
-impl From<serde_json::Value> for IncomingEvent {
-    fn from(value: serde_json::Value) -> IncomingEvent {
-        // The visitors below accept every JSON value, so this cannot fail.
-        serde_json::from_value(value).unwrap_or_default()
-    }
-}
-
 /// Which object a map is, and so which of its fields are kept.
 #[derive(Clone, Copy)]
 enum Shape {

@@ -4,33 +4,39 @@
 //! The work is one pipeline, one module a stage:
 //!
 //! - [`config`]: environment variables → [`config::Config`], read once at cold start.
+//! - [`logging`]: the log subscriber, with every other crate capped so no level leaks content.
 //! - [`incoming`]: the Lambda event as it arrives, only the fields read, read loosely.
 //! - [`source`]: the Lambda event → records, each with the identifier Lambda knows it by.
-//! - [`audit`]: a record → an audit event (`id`, `eventData`, checksum), or a rejection.
-//! - [`outcome`]: what became of each record, and the FIFO / Kinesis ordering rules.
+//! - [`audit`]: a record → an audit event (`id`, `eventData`, checksum), or a [`rejection`].
+//! - [`outcome`]: what became of each record.
+//! - [`ordering`]: the FIFO and Kinesis rules: holds, which records the answer names.
 //! - [`batch`]: audit events → requests of at most 100 events and 1 MB (pure, byte-exact).
-//! - [`send`]: requests → outcomes through the SDK; the only module that does I/O.
-//! - [`retry`]: which failures are transient, and the backoff between tries.
+//! - [`deadline`]: when sending must stop so that the answer is never late.
+//! - [`send`]: requests → outcomes through the SDK, paced by the rate limiter; the only I/O.
 //! - [`recent`]: events this process saw ingested, so redeliveries are not sent twice.
 //! - [`answer`]: outcomes → `SqsBatchResponse` or `KinesisEventResponse`.
 //! - [`summary`] and [`metrics`]: the invocation's summary log line and its EMF metrics.
-//! - [`Forwarder`] below chains the stages for one invocation and logs its summary.
+//! - [`prepare`] and [`Forwarder`] below chain the stages for one invocation.
 
 pub mod answer;
 pub mod audit;
 pub mod batch;
 pub mod config;
+pub mod deadline;
 pub mod incoming;
+pub mod logging;
 pub mod metrics;
+pub mod ordering;
 pub mod outcome;
 pub mod recent;
-pub mod retry;
+pub mod rejection;
 pub mod send;
 pub mod source;
 pub mod summary;
 
+use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_sdk_cloudtraildata::Client;
 use lambda_runtime::LambdaEvent;
@@ -39,19 +45,50 @@ use tokio::time::Instant;
 pub use answer::Answer;
 pub use summary::Summary;
 
-use crate::audit::{AuditEvent, Rejection};
+use crate::audit::AuditEvent;
 use crate::config::Config;
 use crate::incoming::IncomingEvent;
-use crate::outcome::{Ordering, Outcome};
+use crate::ordering::Ordering;
+use crate::outcome::Outcome;
 use crate::recent::{Key, RecentlyIngested};
-use crate::send::Sender;
-use crate::source::{EventError, Record};
+use crate::send::{Delivery, SdkChannel, Sender};
+use crate::source::{EventError, Record, Source};
 
-/// The function's state across invocations: one SDK client and the channel it sends to.
-#[derive(Debug, Clone)]
+/// A batch read and mapped, ready to send: the pure part of an invocation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prepared {
+    pub source: Option<Source>,
+    pub event_source_arn: String,
+    pub records: Vec<Record>,
+    /// `events[i]` is record `i`'s audit event, `None` when it was rejected.
+    pub events: Vec<Option<AuditEvent>>,
+    /// `outcomes[i]` is `Some` for records already decided: rejected, or held behind one.
+    pub outcomes: Vec<Option<Outcome>>,
+}
+
+/// Reads a Lambda event and maps each record to its audit event or its rejection, then holds
+/// back what the source's ordering says must wait behind a rejection. The handler, the tests
+/// and the benchmarks all call this.
+pub fn prepare(event: IncomingEvent) -> Result<Prepared, EventError> {
+    let mut batch = source::decode(event)?;
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; batch.records.len()];
+    let events = audit_events(&mut batch.records, &mut outcomes);
+    Ordering::of(batch.source).hold_behind_failures(&batch.records, &mut outcomes);
+    Ok(Prepared {
+        source: batch.source,
+        event_source_arn: batch.event_source_arn,
+        records: batch.records,
+        events,
+        outcomes,
+    })
+}
+
+/// The function's state across invocations: the sender (SDK client and rate limiter) and the
+/// memory of what was ingested.
+#[derive(Debug)]
 pub struct Forwarder {
     sender: Sender,
-    recent: Arc<RecentlyIngested>,
+    recent: RecentlyIngested,
     metrics_namespace: String,
     function_name: String,
 }
@@ -59,9 +96,14 @@ pub struct Forwarder {
 impl Forwarder {
     /// Builds the forwarder from a ready SDK client; no network call is made.
     pub fn new(client: Client, config: &Config) -> Forwarder {
+        let channel = SdkChannel::new(client, config.channel.as_str(), config.external_id.as_deref());
         Forwarder {
-            sender: Sender::new(client, config),
-            recent: Arc::default(),
+            sender: Sender::new(
+                channel,
+                config.max_concurrent_requests.get(),
+                config.max_requests_per_second,
+            ),
+            recent: RecentlyIngested::default(),
             metrics_namespace: config.metrics_namespace.clone(),
             function_name: config.function_name.clone(),
         }
@@ -72,7 +114,7 @@ impl Forwarder {
     /// An event that is not an SQS or Kinesis batch is an error, which fails the invocation.
     pub async fn handle(&self, event: LambdaEvent<IncomingEvent>) -> Result<Answer, EventError> {
         let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
-        let deadline = time_budget(event.context.deadline, now_ms).map(|budget| Instant::now() + budget);
+        let deadline = deadline::lambda_deadline(event.context.deadline, now_ms, Instant::now());
         let (answer, summary) = self.forward(event.payload, deadline).await.inspect_err(|error| {
             tracing::error!(%error, "the invocation's event cannot be forwarded");
         })?;
@@ -84,65 +126,78 @@ impl Forwarder {
         Ok(answer)
     }
 
-    /// Forwards one event's records, answering by `deadline` if one is given.
+    /// Forwards one event's records and answers before Lambda's `deadline`, if one is known.
     pub async fn forward(
         &self,
-        event: impl Into<IncomingEvent>,
+        event: IncomingEvent,
         deadline: Option<Instant>,
     ) -> Result<(Answer, Summary), EventError> {
         let started = Instant::now();
-        let mut batch = source::decode(event)?;
-        let ordering = Ordering::of(batch.source);
-        let mut outcomes: Vec<Option<Outcome>> = vec![None; batch.records.len()];
-        let events = Arc::new(audit_events(&mut batch.records, &mut outcomes));
-        ordering.hold_behind_failures(&batch.records, &mut outcomes);
-        let (keys, remembered) = self.skip_recently_ingested(&batch.event_source_arn, &events, &mut outcomes);
-        let mut report =
-            self.sender.deliver(&batch.records, &events, &mut outcomes, ordering, deadline).await;
-        report.remembered = remembered;
-        self.remember_ingested(keys, &outcomes);
-        log_failures(&batch.records, &outcomes);
-        let answer = answer::answer(batch.source, &batch.records, &outcomes)?;
-        let summary =
-            Summary::new(batch.source, &batch.records, &outcomes, &answer, report, started.elapsed());
+        let Prepared { source, event_source_arn, records, events, mut outcomes } = prepare(event)?;
+        let send_until =
+            deadline.map(|deadline| deadline::send_until(deadline, Instant::now(), started.elapsed()));
+        let (keys, copies, remembered) = self.skip_known(&event_source_arn, &events, &mut outcomes);
+        let events = Arc::new(events);
+        let mut on_ingested = |index: usize| {
+            if let Some(key) = keys[index] {
+                self.recent.insert(key);
+            }
+        };
+        let delivery = Delivery {
+            records: &records,
+            events: &events,
+            outcomes: &mut outcomes,
+            ordering: Ordering::of(source),
+            send_until,
+            on_ingested: &mut on_ingested,
+        };
+        let mut report = self.sender.deliver(delivery).await;
+        report.remembered = remembered + copies.len();
+        for (copy, original) in copies {
+            outcomes[copy] = outcomes[original].clone();
+        }
+        let (answer, reported) = answer::answer(source, &records, &outcomes)?;
+        summary::log_reported(&records, &outcomes, &reported);
+        let summary = Summary::new(source, &records, &outcomes, &reported, report, started.elapsed());
         Ok((answer, summary))
     }
-}
 
-impl Forwarder {
-    /// Marks as ingested every event this process already saw confirmed. Returns each event
-    /// still to send with its key (`None` for the others), and how many were skipped.
-    fn skip_recently_ingested(
+    /// Marks as ingested every event this process already saw confirmed, and sets aside each
+    /// record that repeats an earlier one of the batch (SQS delivers at least once, so one batch
+    /// may hold a message twice): it is sent once, and the copy is answered by what became of
+    /// it. Returns each event still to send with its key, the copies with their originals, and
+    /// how many events were remembered.
+    fn skip_known(
         &self,
         event_source_arn: &str,
         events: &[Option<AuditEvent>],
         outcomes: &mut [Option<Outcome>],
-    ) -> (Vec<Option<Key>>, usize) {
-        let mut skipped = 0;
+    ) -> (Vec<Option<Key>>, Vec<(usize, usize)>, usize) {
+        let mut first_of: HashMap<Key, usize> = HashMap::new();
+        let mut copies = Vec::new();
+        let mut remembered = 0;
         let keys = events
             .iter()
             .zip(outcomes.iter_mut())
-            .map(|(event, outcome)| {
+            .enumerate()
+            .map(|(index, (event, outcome))| {
                 let event = event.as_ref().filter(|_| outcome.is_none())?;
                 let key = Key::of(event_source_arn, event);
                 if self.recent.contains(&key) {
                     *outcome = Some(Outcome::Ingested);
-                    skipped += 1;
+                    remembered += 1;
                     return None;
                 }
+                if let Some(&original) = first_of.get(&key) {
+                    copies.push((index, original));
+                    *outcome = Some(Outcome::Ingested);
+                    return None;
+                }
+                first_of.insert(key, index);
                 Some(key)
             })
             .collect();
-        (keys, skipped)
-    }
-
-    /// Remembers the events this invocation got confirmed.
-    fn remember_ingested(&self, keys: Vec<Option<Key>>, outcomes: &[Option<Outcome>]) {
-        self.recent.insert_all(
-            keys.into_iter()
-                .zip(outcomes)
-                .filter_map(|(key, outcome)| key.filter(|_| matches!(outcome, Some(Outcome::Ingested)))),
-        );
+        (keys, copies, remembered)
     }
 }
 
@@ -150,7 +205,7 @@ impl Forwarder {
 const PARALLEL_MAPPING_MIN_RECORDS: usize = 1024;
 
 /// Maps each record to its audit event, moving the payload out of the record (what is left in
-/// it is empty). A record that cannot be one gets its rejection as its outcome, and a log line naming it and the rule.
+/// it is empty). A record that cannot be one gets its rejection as its outcome.
 ///
 /// Large batches are split over the cores Lambda gives the function (two from 1,769 MB of
 /// memory); records keep their order, and each is mapped exactly as on one thread.
@@ -182,55 +237,10 @@ fn audit_chunk(records: &mut [Record], outcomes: &mut [Option<Outcome>]) -> Vec<
             match payload.and_then(|text| audit::audit_event(record.item_identifier.as_ref(), text)) {
                 Ok(event) => Some(event),
                 Err(rejection) => {
-                    reject(record, &rejection);
                     *outcome = Some(Outcome::Rejected(rejection));
                     None
                 }
             }
         })
         .collect()
-}
-
-fn reject(record: &Record, rejection: &Rejection) {
-    tracing::warn!(
-        item_identifier = record.label(),
-        code = "Rejected",
-        reason = %rejection,
-        "record rejected: it is not a valid audit event and is reported failed"
-    );
-}
-
-fn log_failures(records: &[Record], outcomes: &[Option<Outcome>]) {
-    for (record, outcome) in records.iter().zip(outcomes) {
-        match outcome {
-            Some(Outcome::Failed { code, transient }) => {
-                tracing::warn!(item_identifier = record.label(), code = %code, transient, "event not ingested")
-            }
-            Some(Outcome::Held(hold)) => {
-                tracing::debug!(item_identifier = record.label(), reason = %hold, "record not sent")
-            }
-            _ => {}
-        }
-    }
-}
-
-/// How long the invocation may work before answering, given Lambda's deadline and the time
-/// now (both epoch milliseconds). `None` means no deadline is known: `cargo lambda watch`
-/// sends one in 1970 and a default context has 0, so a deadline already past at the start of
-/// an invocation is not taken to mean "no time left".
-///
-/// A margin is kept for the answer itself: a tenth of the time, between 20 ms and 500 ms.
-///
-/// ```
-/// use std::time::Duration;
-/// use cloudtrail_lake_forwarder::time_budget;
-///
-/// assert_eq!(time_budget(600_000, 1_800_000_000_000), None);
-/// assert_eq!(time_budget(1_000_030_000, 1_000_000_000), Some(Duration::from_millis(29_500)));
-/// assert_eq!(time_budget(1_000_001_000, 1_000_000_000), Some(Duration::from_millis(900)));
-/// ```
-pub fn time_budget(deadline_ms: u64, now_ms: u64) -> Option<Duration> {
-    let remaining = deadline_ms.checked_sub(now_ms).filter(|&ms| ms > 0)?;
-    let margin = (remaining / 10).clamp(20, 500).min(remaining / 2);
-    Some(Duration::from_millis(remaining - margin))
 }

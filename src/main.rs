@@ -1,31 +1,42 @@
 //! Cold start: read the configuration, build one SDK client, and run the Lambda runtime loop.
 //!
-//! Nothing here calls the network: region, credentials and endpoint come from the environment
-//! (in Lambda, `AWS_REGION` and the role's credentials; locally, whatever the shell sets, such
-//! as `AWS_ENDPOINT_URL_CLOUDTRAIL_DATA`), and credentials are fetched on first use.
+//! Nothing here calls the network: credentials and endpoint come from the environment (in
+//! Lambda, the role's credentials; locally, whatever the shell sets, such as
+//! `AWS_ENDPOINT_URL_CLOUDTRAIL_DATA`), and credentials are fetched on first use. The Region is
+//! the channel's, taken from `CHANNEL_ARN`: a channel lives in one Region and its requests must
+//! go there, wherever the function runs.
 
-use aws_config::BehaviorVersion;
+use aws_config::{BehaviorVersion, Region};
 use cloudtrail_lake_forwarder::config::Config;
 use cloudtrail_lake_forwarder::incoming::IncomingEvent;
-use cloudtrail_lake_forwarder::send;
-use cloudtrail_lake_forwarder::Forwarder;
+use cloudtrail_lake_forwarder::{logging, send, Forwarder};
 use lambda_runtime::{service_fn, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    let variable = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+    let level = variable("AWS_LAMBDA_LOG_LEVEL").or_else(|| variable("RUST_LOG"));
+    logging::init(level.as_deref(), variable("AWS_LAMBDA_LOG_FORMAT").as_deref());
     let config = Config::from_lookup(|name| std::env::var(name).ok()).inspect_err(|error| {
         tracing::error!(%error, "configuration error; the function cannot start");
     })?;
+    if let Some(region) = variable("AWS_REGION").filter(|region| region != config.channel.region()) {
+        tracing::info!(
+            function_region = %region,
+            channel_region = config.channel.region(),
+            "the channel is in another Region than the function; requests go to the channel's Region"
+        );
+    }
 
     let sdk_config = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(config.channel.region().to_owned()))
         .http_client(send::https_client())
         .timeout_config(send::sdk_timeouts())
         .retry_config(send::sdk_retries())
         .load()
         .await;
     let forwarder = Forwarder::new(aws_sdk_cloudtraildata::Client::new(&sdk_config), &config);
-    tracing::debug!(channel = %config.channel_arn, concurrency = config.max_concurrent_requests, "ready");
+    tracing::debug!(channel = %config.channel, concurrency = config.max_concurrent_requests, "ready");
 
     let forwarder = &forwarder;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<IncomingEvent>| async move {

@@ -9,10 +9,6 @@ use serde_json::{json, Map, Value};
 use crate::source::Source;
 use crate::summary::Summary;
 
-/// The namespace when `METRICS_NAMESPACE` is unset: the product's name, so its metrics sit
-/// apart from AWS's own namespaces and from other functions'.
-pub const DEFAULT_NAMESPACE: &str = "CloudTrailLakeForwarder";
-
 /// EMF takes at most 100 values for one metric in one document.
 const MAX_VALUES: usize = 100;
 
@@ -22,11 +18,17 @@ pub fn emf_document(namespace: &str, function_name: &str, summary: &Summary, tim
     let mut metrics: Vec<(&str, &str, Value)> = vec![
         ("RecordsReceived", "Count", json!(summary.records)),
         ("EventsIngested", "Count", json!(summary.ingested)),
-        ("RecordsFailed", "Count", json!(summary.reported)),
+        // What Lambda will deliver again, successes after a Kinesis failure included.
+        ("RecordsFailed", "Count", json!(summary.redelivered)),
+        // Never valid audit events; on SQS they end in the dead-letter queue, on Kinesis only
+        // their position reaches the OnFailure destination.
         ("RecordsRejected", "Count", json!(summary.rejected)),
         ("PutAuditEventsRequests", "Count", json!(summary.send.requests)),
         ("Retries", "Count", json!(summary.send.retries)),
         ("RedeliveriesSkipped", "Count", json!(summary.send.remembered)),
+        ("ThrottledRequests", "Count", json!(summary.send.throttled_requests)),
+        ("ThrottledEvents", "Count", json!(summary.send.throttled_events)),
+        ("RequestRateLimit", "Count/Second", json!(summary.send.rate_limit)),
         ("InvocationDuration", "Milliseconds", json!(summary.duration.as_secs_f64() * 1000.0)),
     ];
     if !summary.send.latencies_ms.is_empty() {
@@ -81,6 +83,7 @@ mod tests {
             ingested: 7,
             rejected: 1,
             reported: 1,
+            redelivered: 4,
             failures: BTreeMap::new(),
             oldest_record_age_ms: Some(1234),
             send: SendReport {
@@ -90,6 +93,9 @@ mod tests {
                 latencies_ms: vec![12.0, 30.5],
                 peak_in_flight: 2,
                 remembered: 0,
+                throttled_requests: 1,
+                throttled_events: 2,
+                rate_limit: 7.5,
             },
             duration: Duration::from_millis(45),
         }
@@ -109,9 +115,13 @@ mod tests {
         for metric in directive["Metrics"].as_array().unwrap() {
             let name = metric["Name"].as_str().unwrap();
             assert!(document[name].is_number() || document[name].is_array(), "{name}");
-            assert!(["Count", "Milliseconds"].contains(&metric["Unit"].as_str().unwrap()));
+            assert!(["Count", "Milliseconds", "Count/Second"].contains(&metric["Unit"].as_str().unwrap()));
         }
         assert_eq!(document["EventsIngested"], 7);
+        assert_eq!(document["RecordsFailed"], 4);
+        assert_eq!(document["ThrottledRequests"], 1);
+        assert_eq!(document["ThrottledEvents"], 2);
+        assert_eq!(document["RequestRateLimit"], 7.5);
         assert_eq!(document["IngestLatency"], json!([12.0, 30.5]));
         assert_eq!(document["OldestRecordAge"], 1234);
     }

@@ -52,16 +52,15 @@ impl RecentlyIngested {
         self.lock().keys.contains(key)
     }
 
-    pub fn insert_all(&self, keys: impl IntoIterator<Item = Key>) {
+    /// Remembers an event the service just confirmed, forgetting the oldest beyond capacity.
+    pub fn insert(&self, key: Key) {
         let mut inner = self.lock();
-        for key in keys {
-            if inner.keys.insert(key) {
-                inner.order.push_back(key);
-            }
-            if inner.order.len() > CAPACITY {
-                if let Some(oldest) = inner.order.pop_front() {
-                    inner.keys.remove(&oldest);
-                }
+        if inner.keys.insert(key) {
+            inner.order.push_back(key);
+        }
+        if inner.order.len() > CAPACITY {
+            if let Some(oldest) = inner.order.pop_front() {
+                inner.keys.remove(&oldest);
             }
         }
     }
@@ -82,7 +81,7 @@ mod tests {
     #[test]
     fn a_record_is_recognised_only_by_source_id_and_content_together() {
         let recent = RecentlyIngested::default();
-        recent.insert_all([Key::of("arn:stream/a", &event("1", "c1"))]);
+        recent.insert(Key::of("arn:stream/a", &event("1", "c1")));
         assert!(recent.contains(&Key::of("arn:stream/a", &event("1", "c1"))));
         assert!(!recent.contains(&Key::of("arn:stream/b", &event("1", "c1"))));
         assert!(!recent.contains(&Key::of("arn:stream/a", &event("1", "c2"))));
@@ -94,7 +93,7 @@ mod tests {
         let recent = RecentlyIngested::default();
         let keys: Vec<Key> =
             (0..CAPACITY + 10).map(|i| Key::of("arn", &event(&i.to_string(), "c"))).collect();
-        recent.insert_all(keys.iter().copied());
+        keys.iter().for_each(|key| recent.insert(*key));
         assert!(!recent.contains(&keys[9]));
         assert!(recent.contains(&keys[10]));
         assert!(recent.contains(&keys[CAPACITY + 9]));

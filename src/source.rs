@@ -7,8 +7,8 @@
 
 use std::fmt;
 
-use crate::audit::Rejection;
 use crate::incoming::{IncomingEvent, RawRecord};
+use crate::rejection::Rejection;
 use base64::Engine as _;
 
 /// Which event source mapping delivered the batch; it decides how failures are answered.
@@ -45,12 +45,13 @@ impl Source {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ItemIdentifier(String);
 
-impl ItemIdentifier {
-    #[cfg(test)]
-    pub(crate) fn new_for_tests(identifier: &str) -> ItemIdentifier {
-        ItemIdentifier(identifier.to_owned())
+impl From<String> for ItemIdentifier {
+    fn from(identifier: String) -> ItemIdentifier {
+        ItemIdentifier(identifier)
     }
+}
 
+impl ItemIdentifier {
     /// The identifier as Lambda delivered it.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -141,8 +142,8 @@ impl From<EventError> for lambda_runtime::Diagnostic {
 }
 
 /// Reads a Lambda event into a batch.
-pub fn decode(event: impl Into<IncomingEvent>) -> Result<Batch, EventError> {
-    let Some(records) = event.into().records else {
+pub fn decode(event: IncomingEvent) -> Result<Batch, EventError> {
+    let Some(records) = event.records else {
         return Err(EventError::NotABatch);
     };
     if records.is_empty() {
@@ -179,7 +180,7 @@ fn decode_record(source: Source, record: RawRecord) -> Record {
         Source::Sqs | Source::SqsFifo => ("aws:sqs", record.message_id),
         Source::Kinesis => ("aws:kinesis", record.sequence_number),
     };
-    let item_identifier = identifier.filter(|identifier| !identifier.is_empty()).map(ItemIdentifier);
+    let item_identifier = identifier.filter(|identifier| !identifier.is_empty()).map(ItemIdentifier::from);
 
     let payload = if record.event_source.as_deref() != Some(expected_source) {
         Err(Rejection::WrongEventSource { expected: expected_source })
@@ -213,6 +214,10 @@ fn kinesis_data(data: Option<String>) -> Result<String, Rejection> {
 mod tests {
     use super::*;
     use serde_json::{json, Value};
+
+    fn decode(event: Value) -> Result<Batch, EventError> {
+        super::decode(serde_json::from_value(event).expect("any JSON is an incoming event"))
+    }
 
     fn sqs(message_id: &str, body: &str) -> Value {
         json!({"messageId": message_id, "body": body, "eventSource": "aws:sqs",

@@ -1,13 +1,45 @@
-//! The invocation summary: one log line an operator can read at a glance, and the figures the
-//! metrics are made of. It counts records and codes; it never holds a payload.
+//! What an operator reads of an invocation: a WARN line for every record the answer names, with
+//! its code and reason, and one summary line with the figures the metrics are made of. Both
+//! name records and count codes; neither ever holds a payload.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::answer::Answer;
+use crate::ordering::Ordering;
 use crate::outcome::Outcome;
 use crate::send::SendReport;
 use crate::source::{Record, Source};
+
+/// The most identifiers one log line names: lines stay readable, and a batch of 10,000
+/// reported records costs a hundred lines rather than ten thousand when time is short.
+const IDENTIFIERS_PER_LINE: usize = 100;
+
+/// Logs, at WARN, every record the answer names, with its code and why, so an operator sees
+/// each record that comes back. Records that share a code and a reason share lines.
+pub fn log_reported(records: &[Record], outcomes: &[Option<Outcome>], reported: &[usize]) {
+    let mut groups: BTreeMap<(&str, String), Vec<&str>> = BTreeMap::new();
+    for &index in reported {
+        let (code, reason) = match &outcomes[index] {
+            Some(Outcome::Ingested) => {
+                ("KeptForOrder", "reported so that its message group stays in order".to_owned())
+            }
+            Some(outcome) => (outcome.failure_code().unwrap_or("Unknown"), outcome.reason()),
+            None => ("Unconfirmed", "the service did not confirm it".to_owned()),
+        };
+        groups.entry((code, reason)).or_default().push(records[index].label());
+    }
+    for ((code, reason), identifiers) in groups {
+        for chunk in identifiers.chunks(IDENTIFIERS_PER_LINE) {
+            tracing::warn!(
+                code,
+                reason = %reason,
+                records = chunk.len(),
+                item_identifiers = %chunk.join(","),
+                "records reported to Lambda, which will deliver them again"
+            );
+        }
+    }
+}
 
 /// What one invocation did.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,6 +53,9 @@ pub struct Summary {
     pub rejected: usize,
     /// Identifiers in the answer.
     pub reported: usize,
+    /// Records Lambda will deliver again: the reported ones, and on Kinesis every record from
+    /// the reported one to the end of the batch.
+    pub redelivered: usize,
     /// Records not ingested, counted by error code (or `Rejected`, `HeldBehindFailure`, `OutOfTime`).
     pub failures: BTreeMap<String, usize>,
     /// Age of the oldest record at the end of the invocation (Kinesis), in milliseconds.
@@ -34,7 +69,7 @@ impl Summary {
         source: Option<Source>,
         records: &[Record],
         outcomes: &[Option<Outcome>],
-        answer: &Answer,
+        reported: &[usize],
         send: SendReport,
         duration: Duration,
     ) -> Summary {
@@ -57,7 +92,8 @@ impl Summary {
             records: records.len(),
             ingested: outcomes.iter().filter(|outcome| matches!(outcome, Some(Outcome::Ingested))).count(),
             rejected: outcomes.iter().filter(|outcome| matches!(outcome, Some(Outcome::Rejected(_)))).count(),
-            reported: answer.item_identifiers().len(),
+            reported: reported.len(),
+            redelivered: Ordering::of(source).redelivered(records.len(), reported),
             failures,
             oldest_record_age_ms: records
                 .iter()
@@ -79,10 +115,14 @@ impl Summary {
             ingested = self.ingested,
             rejected = self.rejected,
             reported = self.reported,
+            redelivered = self.redelivered,
             events_sent = self.send.events_sent,
             requests = self.send.requests,
             retries = self.send.retries,
             remembered = self.send.remembered,
+            throttled_requests = self.send.throttled_requests,
+            throttled_events = self.send.throttled_events,
+            rate_limit = self.send.rate_limit,
             failures = %failures.join(","),
             duration_ms = self.duration.as_millis() as u64,
             "invocation summary"

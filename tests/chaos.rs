@@ -58,7 +58,7 @@ async fn chaotic_stand_in() -> (StandIn, Forwarder) {
 /// failure.
 async fn invoke(forwarder: &Forwarder, event: Value, budget: Duration) -> Option<Vec<String>> {
     let deadline = Instant::now() + budget;
-    forwarder.forward(event, Some(deadline)).await.ok().map(|(answer, _)| reported(&answer))
+    forwarder.forward(incoming(event), Some(deadline)).await.ok().map(|(answer, _)| reported(&answer))
 }
 
 fn stored_ids(stand_in: &StandIn) -> HashSet<String> {

@@ -25,7 +25,7 @@ async fn every_sample_event_is_answered_as_documented() {
         let event: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
 
         let stand_in = common::stand_in().await;
-        let (answer, _) = common::forwarder(&stand_in).forward(event, None).await.unwrap();
+        let (answer, _) = common::forwarder(&stand_in).forward(common::incoming(event), None).await.unwrap();
         assert_eq!(serde_json::to_value(&answer).unwrap(), expected, "{name}");
         checked.push(name);
     }

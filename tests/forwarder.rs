@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use tokio::time::Instant;
 
 async fn forward(stand_in: &StandIn, event: Value) -> Answer {
-    forwarder(stand_in).forward(event, None).await.expect("a readable batch").0
+    forwarder(stand_in).forward(incoming(event), None).await.expect("a readable batch").0
 }
 
 #[tokio::test]
@@ -103,8 +103,8 @@ async fn per_event_failures_report_exactly_their_records() {
 async fn a_request_that_fails_as_a_whole_reports_all_its_records() {
     let stand_in = stand_in().await;
     let mut config = config(&stand_in);
-    config.channel_arn = "arn:aws:cloudtrail:us-east-1:123456789012:channel/not-this-one".into();
-    let answer = forwarder_with(&stand_in, &config).forward(sqs_batch(150), None).await.unwrap().0;
+    config.channel = channel("arn:aws:cloudtrail:us-east-1:123456789012:channel/not-this-one");
+    let answer = forwarder_with(&stand_in, &config).forward(incoming(sqs_batch(150)), None).await.unwrap().0;
 
     assert_eq!(reported(&answer), (0..150).map(|i| format!("m-{i}")).collect::<Vec<_>>());
     assert!(stand_in.requests().iter().all(|request| request.error.as_deref() == Some("ChannelNotFound")));
@@ -116,7 +116,7 @@ async fn a_request_signed_with_the_wrong_key_is_refused_and_reported() {
     let stand_in = stand_in().await;
     let forwarder =
         cloudtrail_lake_forwarder::Forwarder::new(client(&stand_in, "not-the-secret"), &config(&stand_in));
-    let answer = forwarder.forward(sqs_batch(2), None).await.unwrap().0;
+    let answer = forwarder.forward(incoming(sqs_batch(2)), None).await.unwrap().0;
 
     assert_eq!(reported(&answer), ["m-0", "m-1"]);
     assert_eq!(stand_in.requests()[0].error.as_deref(), Some("InvalidSignatureException"));
@@ -130,7 +130,7 @@ async fn the_external_id_is_sent_when_configured() {
 
     let mut without = config(&stand_in);
     without.external_id = None;
-    let answer = forwarder_with(&stand_in, &without).forward(sqs_batch(1), None).await.unwrap().0;
+    let answer = forwarder_with(&stand_in, &without).forward(incoming(sqs_batch(1)), None).await.unwrap().0;
     assert_eq!(reported(&answer), ["m-0"]);
 }
 
@@ -229,7 +229,7 @@ async fn behind_a_transient_kinesis_failure_nothing_more_is_sent() {
             .collect(),
     );
     let deadline = Instant::now() + Duration::from_millis(1500);
-    let answer = forwarder_with(&stand_in, &config).forward(event, Some(deadline)).await.unwrap().0;
+    let answer = forwarder_with(&stand_in, &config).forward(incoming(event), Some(deadline)).await.unwrap().0;
 
     // Record 40 is still throttled when time runs out; 100 to 299 come again from 40 anyway.
     assert_eq!(reported(&answer), [sequence_number(40)]);
@@ -295,7 +295,7 @@ async fn a_slow_service_still_gets_an_answer_before_the_deadline() {
     stand_in.set_latency(Duration::from_secs(5));
     let started = Instant::now();
     let deadline = started + Duration::from_millis(800);
-    let (answer, _) = forwarder(&stand_in).forward(sqs_batch(250), Some(deadline)).await.unwrap();
+    let (answer, _) = forwarder(&stand_in).forward(incoming(sqs_batch(250)), Some(deadline)).await.unwrap();
 
     assert!(
         Instant::now() < deadline + Duration::from_millis(200),
@@ -308,7 +308,7 @@ async fn a_slow_service_still_gets_an_answer_before_the_deadline() {
 #[tokio::test]
 async fn events_that_are_not_batches_fail_the_invocation_with_a_reason() {
     let stand_in = stand_in().await;
-    let error = forwarder(&stand_in).forward(json!({"hello": "world"}), None).await.unwrap_err();
+    let error = forwarder(&stand_in).forward(incoming(json!({"hello": "world"})), None).await.unwrap_err();
     assert!(error.to_string().contains("neither an SQS nor a Kinesis event"), "{error}");
     assert_eq!(stand_in.requests(), []);
 }
@@ -328,7 +328,7 @@ async fn no_more_than_max_concurrent_requests_are_in_flight() {
     stand_in.set_latency(Duration::from_millis(30));
     let mut config = config(&stand_in);
     config.max_concurrent_requests = std::num::NonZeroUsize::new(3).unwrap();
-    let answer = forwarder_with(&stand_in, &config).forward(sqs_batch(1000), None).await.unwrap().0;
+    let answer = forwarder_with(&stand_in, &config).forward(incoming(sqs_batch(1000)), None).await.unwrap().0;
 
     assert_eq!(reported(&answer), Vec::<String>::new());
     assert_eq!(stand_in.peak_in_flight(), 3);
@@ -342,10 +342,10 @@ async fn a_resumed_kinesis_batch_does_not_send_again_what_was_stored() {
         (0..10).map(|i| kinesis_record(&sequence_number(i), audit_json(&i.to_string()).as_bytes())).collect();
     let forwarder = forwarder(&stand_in);
 
-    let first = forwarder.forward(records(shard.clone()), None).await.unwrap().0;
+    let first = forwarder.forward(incoming(records(shard.clone())), None).await.unwrap().0;
     assert_eq!(reported(&first), [sequence_number(5)]);
     // Lambda resumes at the reported record: 5 to 9 come again, and 6 to 9 were stored.
-    let second = forwarder.forward(records(shard[5..].to_vec()), None).await.unwrap().0;
+    let second = forwarder.forward(incoming(records(shard[5..].to_vec())), None).await.unwrap().0;
 
     assert_eq!(reported(&second), Vec::<String>::new());
     assert_eq!(stand_in.requests().last().unwrap().ids, [sequence_number(5)]);
@@ -365,8 +365,9 @@ async fn a_record_without_a_message_id_is_still_sent_and_fails_the_batch_only_if
     assert!(stand_in.stored()[0].id.starts_with("sha256-"));
 
     unnamed["body"] = json!("not an audit event");
-    let error =
-        forwarder(&stand_in).forward(records(vec![sqs_record("m-1", &audit_json("1")), unnamed]), None).await;
+    let error = forwarder(&stand_in)
+        .forward(incoming(records(vec![sqs_record("m-1", &audit_json("1")), unnamed])), None)
+        .await;
     let error =
         error.expect_err("an unnamed record that did not land can only be redelivered with its batch");
     assert!(error.to_string().starts_with("record 1 has no messageId and was not ingested"), "{error}");

@@ -7,36 +7,34 @@
 mod common;
 
 use cloudtrail_lake_forwarder::answer::answer;
-use cloudtrail_lake_forwarder::audit::audit_event;
 use cloudtrail_lake_forwarder::outcome::Outcome;
-use cloudtrail_lake_forwarder::source::decode;
+use cloudtrail_lake_forwarder::prepare;
+use cloudtrail_lake_forwarder::source::EventError;
 use common::*;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-/// Runs the pure stages the way the handler does, taking every event as failed at the service,
-/// and returns the answer's identifiers and the records' identifiers.
+/// Runs the product's pure chain ([`prepare`]) on `event`, takes every event it would send as
+/// failed at the service, and returns the answer's identifiers and the records' identifiers.
 fn answer_if_nothing_lands(event: Value) -> (Vec<String>, Vec<String>) {
-    let mut batch = decode(event).expect("a list of records always decodes");
-    let outcomes: Vec<Option<Outcome>> = batch
-        .records
-        .iter_mut()
-        .map(|record| {
-            let payload = std::mem::replace(&mut record.payload, Ok(String::new()));
-            let outcome = match payload.and_then(|text| audit_event(record.item_identifier.as_ref(), text)) {
-                Ok(event) => {
-                    assert!(!event.id.is_empty() && event.id.len() <= 128);
-                    Outcome::Failed { code: "InternalFailure".into(), transient: true }
-                }
-                Err(rejection) => Outcome::Rejected(rejection),
-            };
-            Some(outcome)
+    let prepared = prepare(incoming(event)).expect("a list of records always decodes");
+    let outcomes: Vec<Option<Outcome>> = prepared
+        .events
+        .iter()
+        .zip(&prepared.outcomes)
+        .map(|(event, outcome)| match (event, outcome) {
+            (_, Some(decided)) => Some(decided.clone()),
+            (Some(event), None) => {
+                assert!(!event.id.is_empty() && event.id.len() <= 128);
+                Some(Outcome::Failed { code: "InternalFailure".into(), transient: true })
+            }
+            (None, None) => panic!("a record with neither an event nor an outcome"),
         })
         .collect();
-    let answer =
-        answer(batch.source, &batch.records, &outcomes).expect("every record here has an identifier");
+    let (answer, _) =
+        answer(prepared.source, &prepared.records, &outcomes).expect("every record here has an identifier");
     let named = answer.item_identifiers().into_iter().map(str::to_owned).collect();
-    let all = batch.records.iter().map(|record| record.label().to_owned()).collect();
+    let all = prepared.records.iter().map(|record| record.label().to_owned()).collect();
     (named, all)
 }
 
@@ -84,27 +82,42 @@ proptest! {
 
     #[test]
     fn any_identifier_gives_a_valid_audit_event_id(identifier in any::<String>().prop_filter("non-empty", |s| !s.is_empty())) {
-        let event = records(vec![sqs_record(&identifier, &audit_json("u"))]);
-        let mut batch = decode(event).unwrap();
-        let text = std::mem::replace(&mut batch.records[0].payload, Ok(String::new())).unwrap();
-        let audit = audit_event(batch.records[0].item_identifier.as_ref(), text).unwrap();
+        let prepared = prepare(incoming(records(vec![sqs_record(&identifier, &audit_json("u"))]))).unwrap();
+        let audit = prepared.events[0].as_ref().expect("a valid event");
         prop_assert!((1..=128).contains(&audit.id.len()));
         prop_assert!(audit.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
     }
 
     #[test]
-    fn any_record_shape_decodes_or_fails_with_a_reason(
+    fn any_record_shape_is_read_by_its_event_source(
         fields in prop::collection::vec(("[a-zA-Z]{1,12}", payload()), 0..6),
         source in prop::sample::select(vec!["aws:sqs", "aws:kinesis", "aws:s3", ""]),
     ) {
-        // Records with arbitrary fields: decoding answers Ok with named records or an error
-        // that says why, never a panic.
+        // Records with arbitrary string fields: a record of SQS or Kinesis is read as one record
+        // whose identifier is its messageId or sequenceNumber when that is a non-empty string
+        // (never a panic, never the whole batch refused); any other source is refused by name.
         let mut record: serde_json::Map<String, Value> =
             fields.into_iter().map(|(key, value)| (key, Value::String(value))).collect();
         record.insert("eventSource".into(), json!(source));
-        match decode(json!({"Records": [record]})) {
-            Ok(batch) => prop_assert!(batch.records.iter().all(|r| r.item_identifier.as_ref().is_none_or(|id| !id.as_str().is_empty()))),
-            Err(error) => prop_assert!(!error.to_string().is_empty()),
+        let identifier = record.get(if source == "aws:kinesis" { "sequenceNumber" } else { "messageId" }).cloned();
+        match (source, prepare(incoming(json!({"Records": [record.clone()]})))) {
+            ("aws:sqs", Ok(prepared)) => {
+                prop_assert_eq!(prepared.records.len(), 1);
+                let expected = identifier.and_then(|id| id.as_str().map(str::to_owned)).filter(|id| !id.is_empty());
+                prop_assert_eq!(prepared.records[0].item_identifier.as_ref().map(|id| id.as_str().to_owned()), expected);
+                prop_assert!(prepared.events[0].is_some() || prepared.outcomes[0].is_some());
+            }
+            ("aws:kinesis", Ok(prepared)) => {
+                // The fields are top-level, not under "kinesis": no sequence number, no data.
+                prop_assert_eq!(prepared.records.len(), 1);
+                prop_assert!(prepared.records[0].item_identifier.is_none());
+                prop_assert!(prepared.outcomes[0].is_some(), "a record without data is rejected");
+            }
+            (other, Err(error)) => {
+                prop_assert!(other != "aws:sqs" && other != "aws:kinesis", "{}", error);
+                prop_assert!(matches!(error, EventError::UnknownSource { .. }), "{}", error);
+            }
+            (other, Ok(_)) => prop_assert!(false, "a record of {:?} was read", other),
         }
     }
 }
@@ -125,7 +138,7 @@ async fn the_nastiest_records_are_named_and_the_rest_still_lands() {
     let mut all: Vec<Value> = hostile.iter().map(|(id, body)| sqs_record(id, body)).collect();
     all.push(sqs_record("valid", &audit_json("v")));
     let (answer, _) =
-        forwarder(&stand_in).forward(records(all), None).await.expect("never a whole-batch error");
+        forwarder(&stand_in).forward(incoming(records(all)), None).await.expect("never a whole-batch error");
 
     let expected: Vec<String> = hostile.iter().map(|(id, _)| id.clone()).collect();
     assert_eq!(reported(&answer), expected);

@@ -30,7 +30,7 @@ fn without(field: &str) -> String {
 }
 
 fn id() -> ItemIdentifier {
-    ItemIdentifier::new_for_tests("0f8c2a4e-4c4e-4a8f-9d8a-3b1f6b2a7c11")
+    ItemIdentifier::from("0f8c2a4e-4c4e-4a8f-9d8a-3b1f6b2a7c11".to_owned())
 }
 
 fn rejection(text: &str) -> Option<Rejection> {
@@ -114,8 +114,16 @@ fn optional_fields_may_be_absent_or_null_and_unknown_fields_are_kept() {
 
 #[test]
 fn escaped_strings_are_measured_after_unescaping() {
-    let escaped = format!("{{\"version\":\"{}\"}}", "\\u00e9".repeat(256));
-    assert!(!matches!(rejection(&escaped), Some(Rejection::TooLong { .. })));
+    // 256 characters written as 1,536 bytes of escapes are within the limit; one more is not.
+    let escaped = |count: usize| {
+        let text = with("version", json!("VERSION"));
+        text.replace("\"VERSION\"", &format!("\"{}\"", "\\u00e9".repeat(count)))
+    };
+    assert_eq!(rejection(&escaped(256)), None);
+    assert_eq!(
+        rejection(&escaped(257)),
+        Some(Rejection::TooLong { field: "version", limit: 256, length: 257 })
+    );
 }
 
 #[test]
@@ -152,12 +160,12 @@ fn a_record_without_an_identifier_gets_an_id_from_its_payload() {
 
 #[test]
 fn ids_that_break_the_pattern_are_hashed_to_a_stable_valid_id() {
-    let plain = ItemIdentifier::new_for_tests("49590338271490256608559692538361571095921575989136588898");
+    let plain = ItemIdentifier::from("49590338271490256608559692538361571095921575989136588898".to_owned());
     assert_eq!(audit_event_id(&plain), plain.as_str());
     for odd in ["has space", "é", &"9".repeat(129)] {
-        let id = audit_event_id(&ItemIdentifier::new_for_tests(odd));
+        let id = audit_event_id(&ItemIdentifier::from(odd.to_owned()));
         assert!(id.starts_with("sha256-") && id.len() == 71, "{id}");
         assert!(id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
-        assert_eq!(id, audit_event_id(&ItemIdentifier::new_for_tests(odd)));
+        assert_eq!(id, audit_event_id(&ItemIdentifier::from(odd.to_owned())));
     }
 }

@@ -8,7 +8,8 @@ use aws_sdk_cloudtraildata::config::{BehaviorVersion, Credentials, Region};
 use base64::Engine as _;
 use cloudtrail_data_stand_in::cloudtrail::{ACCESS_KEY_ID, SECRET_ACCESS_KEY};
 use cloudtrail_data_stand_in::{Settings, StandIn};
-use cloudtrail_lake_forwarder::config::Config;
+use cloudtrail_lake_forwarder::config::{ChannelArn, Config};
+use cloudtrail_lake_forwarder::incoming::IncomingEvent;
 use cloudtrail_lake_forwarder::{send, Forwarder};
 use serde_json::{json, Value};
 
@@ -21,8 +22,17 @@ pub fn config(stand_in: &StandIn) -> Config {
     Config {
         external_id: stand_in.settings().external_id.clone(),
         max_concurrent_requests: NonZeroUsize::new(8).unwrap(),
-        ..Config::for_channel(&stand_in.settings().channel_arn)
+        ..Config::for_channel(channel(&stand_in.settings().channel_arn))
     }
+}
+
+pub fn channel(arn: &str) -> ChannelArn {
+    ChannelArn::parse(arn).expect("a channel ARN")
+}
+
+/// A Lambda event as the runtime hands it to the handler.
+pub fn incoming(event: Value) -> IncomingEvent {
+    serde_json::from_value(event).expect("any JSON is read as an incoming event")
 }
 
 /// A real SDK client, signed with the stand-in's dummy keys and pointed at it; it never

@@ -34,7 +34,7 @@ pub const SECRET_ACCESS_KEY: &str = "stand-in-secret";
 /// What the stand-in's channel looks like.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// The channel's ARN; requests may name it or its ID (the ARN's suffix).
+    /// The channel's ARN; requests must name it (a bare ID is refused, as the service does).
     pub channel_arn: String,
     /// When set, requests must carry this `externalId`.
     pub external_id: Option<String>,
@@ -333,9 +333,17 @@ fn check_request(request: &Request, settings: &Settings) -> Result<Vec<Value>, R
     sigv4::verify(request, "cloudtrail-data", ACCESS_KEY_ID, SECRET_ACCESS_KEY)
         .map_err(|why| error(403, "InvalidSignatureException", &why.0))?;
     let channel = request.query_param("channelArn").unwrap_or_default();
-    let channel_id = settings.channel_arn.rsplit('/').next().unwrap_or_default();
-    if channel != settings.channel_arn && channel != channel_id {
-        return Err(error(404, "ChannelNotFound", "no channel with that ARN or ID"));
+    // The API model's pattern for channelArn is ^arn:.*$: a bare channel ID is refused whole.
+    if !channel.starts_with("arn:") {
+        return Err(error(
+            400,
+            "ValidationException",
+            "1 validation error detected: Value at 'channelArn' failed to satisfy constraint: \
+             Member must satisfy regular expression pattern: ^arn:.*$",
+        ));
+    }
+    if channel != settings.channel_arn {
+        return Err(error(404, "ChannelNotFound", "no channel with that ARN"));
     }
     if let Some(expected) = &settings.external_id {
         if request.query_param("externalId").as_deref() != Some(expected.as_str()) {
@@ -373,9 +381,16 @@ fn check_request(request: &Request, settings: &Settings) -> Result<Vec<Value>, R
 }
 
 fn refuse(events: Vec<Value>, refusals: &HashMap<String, String>) -> Result<Vec<Value>, Response> {
-    let refused = events.iter().find_map(|event| refusals.get(event.get("id")?.as_str()?));
+    let refused = events.iter().find_map(|event| {
+        let code = refusals.get(event.get("id")?.as_str()?)?;
+        Some((code, event.get("eventData")?.as_str()?))
+    });
     match refused {
-        Some(code) => Err(error(400, code, "the request holds an event the stand-in was told to refuse")),
+        Some((code, event_data)) => Err(error(
+            400,
+            code,
+            &format!("the request holds an event the stand-in was told to refuse: {}", quoted(event_data)),
+        )),
         None => Ok(events),
     }
 }
@@ -398,8 +413,9 @@ fn accept(events: &[Value], state: &Mutex<State>) -> Response {
     let mut successful = Vec::new();
     let mut failed = Vec::new();
     for (id, event_data, content) in judged {
-        let failure =
-            injected_failure(&mut state, &id).or(content).or_else(|| chaos_failure(&mut state, &id));
+        let failure = injected_failure(&mut state, &id, event_data)
+            .or(content)
+            .or_else(|| chaos_failure(&mut state, &id));
         match failure {
             Some((code, message)) => {
                 failed.push(json!({"id": id, "errorCode": code, "errorMessage": message}))
@@ -417,9 +433,16 @@ fn accept(events: &[Value], state: &Mutex<State>) -> Response {
 /// A per-event failure: the error code and message of a `failed` entry.
 type EventFailure = (String, String);
 
-fn injected_failure(state: &mut State, id: &str) -> Option<EventFailure> {
+fn injected_failure(state: &mut State, id: &str, event_data: &str) -> Option<EventFailure> {
     let code = state.event_failures.get_mut(id).and_then(VecDeque::pop_front)?;
-    Some((code, "failure injected by the stand-in".into()))
+    Some((code, format!("failure injected by the stand-in for eventData {}", quoted(event_data))))
+}
+
+/// The start of an event's content, as a service message may quote it back: the forwarder must
+/// never let such a message into its logs.
+fn quoted(event_data: &str) -> String {
+    let start: String = event_data.chars().take(120).collect();
+    format!("{start:?}")
 }
 
 /// The per-event checks of the service: the checksum, and eventData being an object with the
@@ -429,7 +452,10 @@ fn content_failure(event: &Value, event_data: &str) -> Option<EventFailure> {
         let expected =
             base64::engine::general_purpose::STANDARD.encode(Sha256::digest(event_data.as_bytes()));
         if checksum != expected {
-            return Some(("InvalidChecksum".into(), "eventDataChecksum does not match eventData".into()));
+            return Some((
+                "InvalidChecksum".into(),
+                format!("eventDataChecksum does not match eventData {}", quoted(event_data)),
+            ));
         }
     }
     match serde_json::from_str::<Value>(event_data) {
@@ -444,9 +470,9 @@ fn content_failure(event: &Value, event_data: &str) -> Option<EventFailure> {
                 "recipientAccountId",
             ];
             let missing = required.iter().find(|field| !fields.contains_key(**field))?;
-            Some(("FieldNotFound".into(), format!("{missing} is required")))
+            Some(("FieldNotFound".into(), format!("{missing} is required in {}", quoted(event_data))))
         }
-        _ => Some(("InvalidData".into(), "eventData is not a JSON object".into())),
+        _ => Some(("InvalidData".into(), format!("eventData is not a JSON object: {}", quoted(event_data)))),
     }
 }
 

@@ -1,0 +1,203 @@
+//! The ordering rules of each event source, in one place: which records wait behind a failure,
+//! which records the answer names, and which records Lambda will deliver again.
+//!
+//! - SQS standard: messages are independent; the answer names exactly those not ingested.
+//! - SQS FIFO: once a message has failed, the later messages of its message group must not
+//!   overtake it: they are held back, and the answer names them too, so the group comes back
+//!   whole and in order. Requests go one at a time, one message per group in each.
+//! - Kinesis: Lambda resumes the shard at the lowest reported sequence number and delivers
+//!   every record from there again. Behind a transient failure later records are held back
+//!   (they come again anyway); behind a permanent one they are sent, since the shard would
+//!   otherwise stay stuck on it until Lambda gives up on the batch and the records behind it
+//!   were lost.
+
+use std::collections::HashSet;
+
+use crate::outcome::{Hold, Outcome};
+use crate::source::{Record, Source};
+
+/// How a failure constrains the records after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ordering {
+    /// SQS standard: records are independent.
+    Unordered,
+    /// SQS FIFO: a failure holds back the later records of its message group.
+    MessageGroups,
+    /// Kinesis: a transient failure holds back every later record of the batch.
+    Shard,
+}
+
+impl Ordering {
+    pub fn of(source: Option<Source>) -> Ordering {
+        match source {
+            Some(Source::SqsFifo) => Ordering::MessageGroups,
+            Some(Source::Kinesis) => Ordering::Shard,
+            Some(Source::Sqs) | None => Ordering::Unordered,
+        }
+    }
+
+    /// Whether requests must go one at a time, each after the one before it is decided, so
+    /// that a group's next message is sent only once the previous one is stored.
+    pub fn one_request_at_a_time(self) -> bool {
+        self == Ordering::MessageGroups
+    }
+
+    /// Marks every undecided record (`None`) that waits behind a failure as held, in one pass.
+    pub fn hold_behind_failures(self, records: &[Record], outcomes: &mut [Option<Outcome>]) {
+        let mut shard_failed = false;
+        let mut failed_groups: HashSet<Option<&str>> = HashSet::new();
+        for (record, outcome) in records.iter().zip(outcomes.iter_mut()) {
+            let group = record.message_group.as_deref();
+            let behind = match self {
+                Ordering::Unordered => false,
+                Ordering::Shard => shard_failed,
+                Ordering::MessageGroups => failed_groups.contains(&group),
+            };
+            match outcome {
+                None if behind => *outcome = Some(Outcome::Held(Hold::BehindFailure)),
+                Some(Outcome::Ingested) | None => {}
+                Some(failure) => {
+                    shard_failed |= failure.may_succeed_later();
+                    failed_groups.insert(group);
+                }
+            }
+        }
+    }
+
+    /// The records the answer names, by index, in batch order. A record without an outcome was
+    /// not confirmed and counts as not ingested.
+    ///
+    /// Kinesis names one record: the first not ingested, or, when that one came without an
+    /// identifier, the nearest earlier record that has one (Lambda resumes there, and the
+    /// ingested records in between are recognised on redelivery). `Err(index)` is a record
+    /// that must be reported and that no answer can name.
+    pub fn reported(self, records: &[Record], outcomes: &[Option<Outcome>]) -> Result<Vec<usize>, usize> {
+        let ingested = |index: usize| matches!(outcomes.get(index), Some(Some(Outcome::Ingested)));
+        let reported: Vec<usize> = match self {
+            Ordering::Shard => {
+                let Some(first) = (0..records.len()).find(|&index| !ingested(index)) else {
+                    return Ok(Vec::new());
+                };
+                let named = (0..=first).rev().find(|&index| records[index].item_identifier.is_some());
+                return named.map(|index| vec![index]).ok_or(first);
+            }
+            Ordering::MessageGroups => {
+                let mut failed_groups = HashSet::new();
+                (0..records.len())
+                    .filter(|&index| {
+                        let group = records[index].message_group.as_deref();
+                        if !ingested(index) {
+                            failed_groups.insert(group);
+                        }
+                        failed_groups.contains(&group)
+                    })
+                    .collect()
+            }
+            Ordering::Unordered => (0..records.len()).filter(|&index| !ingested(index)).collect(),
+        };
+        match reported.iter().find(|&&index| records[index].item_identifier.is_none()) {
+            Some(&unnamed) => Err(unnamed),
+            None => Ok(reported),
+        }
+    }
+
+    /// How many records of the batch Lambda will deliver again after an answer naming
+    /// `reported`: those records for SQS, and for Kinesis every record from the reported one
+    /// to the end of the batch, ingested or not.
+    pub fn redelivered(self, batch_len: usize, reported: &[usize]) -> usize {
+        match self {
+            Ordering::Shard => reported.first().map_or(0, |&first| batch_len - first),
+            Ordering::Unordered | Ordering::MessageGroups => reported.len(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rejection::Rejection;
+    use crate::source::ItemIdentifier;
+
+    fn records(groups: &[&str]) -> Vec<Record> {
+        groups
+            .iter()
+            .enumerate()
+            .map(|(i, group)| Record {
+                item_identifier: Some(ItemIdentifier::from(format!("m{i}"))),
+                payload: Ok(String::new()),
+                message_group: Some(group.to_string()),
+                arrival_ms: None,
+            })
+            .collect()
+    }
+
+    fn failed() -> Option<Outcome> {
+        Some(Outcome::Failed { code: "InvalidData".into(), transient: false })
+    }
+
+    const OK: Option<Outcome> = Some(Outcome::Ingested);
+
+    #[test]
+    fn a_fifo_failure_holds_back_only_the_rest_of_its_group() {
+        let records = records(&["a", "b", "a", "b", "a"]);
+        let mut outcomes = vec![failed(), None, None, None, None];
+        Ordering::MessageGroups.hold_behind_failures(&records, &mut outcomes);
+        let held = Some(Outcome::Held(Hold::BehindFailure));
+        assert_eq!(outcomes, [failed(), None, held.clone(), None, held]);
+    }
+
+    #[test]
+    fn a_transient_shard_failure_holds_back_everything_after_it() {
+        let records = records(&["a", "b", "c", "d"]);
+        let throttled = Some(Outcome::Failed { code: "Throttling".into(), transient: true });
+        let mut outcomes = vec![None, failed(), throttled.clone(), None];
+        Ordering::Shard.hold_behind_failures(&records, &mut outcomes);
+        assert_eq!(outcomes, [None, failed(), throttled, Some(Outcome::Held(Hold::BehindFailure))]);
+    }
+
+    #[test]
+    fn a_permanent_shard_failure_holds_nothing_back() {
+        let records = records(&["a", "b", "c"]);
+        let rejected = Some(Outcome::Rejected(Rejection::NotBase64));
+        let mut outcomes = vec![rejected.clone(), failed(), None];
+        Ordering::Shard.hold_behind_failures(&records, &mut outcomes);
+        assert_eq!(outcomes, [rejected, failed(), None]);
+    }
+
+    #[test]
+    fn standard_queues_hold_nothing_back() {
+        let records = records(&["a", "a"]);
+        let mut outcomes = vec![failed(), None];
+        Ordering::Unordered.hold_behind_failures(&records, &mut outcomes);
+        assert_eq!(outcomes, [failed(), None]);
+    }
+
+    #[test]
+    fn each_source_reports_its_own_way() {
+        let records = records(&["a", "b", "a", "b", "a"]);
+        let outcomes = [OK, OK, failed(), None, OK];
+        assert_eq!(Ordering::Unordered.reported(&records, &outcomes), Ok(vec![2, 3]));
+        assert_eq!(Ordering::MessageGroups.reported(&records, &outcomes), Ok(vec![2, 3, 4]));
+        assert_eq!(Ordering::Shard.reported(&records, &outcomes), Ok(vec![2]));
+        assert_eq!(Ordering::Shard.reported(&records, &[OK, OK, OK, OK, OK]), Ok(vec![]));
+    }
+
+    #[test]
+    fn lambda_delivers_again_from_the_reported_kinesis_record_to_the_end() {
+        assert_eq!(Ordering::Shard.redelivered(10, &[3]), 7);
+        assert_eq!(Ordering::Shard.redelivered(10, &[]), 0);
+        assert_eq!(Ordering::Unordered.redelivered(10, &[3, 5]), 2);
+    }
+
+    #[test]
+    fn a_record_without_an_identifier_is_named_through_its_neighbour_on_kinesis_only() {
+        let mut records = records(&["a", "a", "a"]);
+        records[2].item_identifier = None;
+        let outcomes = [OK, OK, failed()];
+        assert_eq!(Ordering::Shard.reported(&records, &outcomes), Ok(vec![1]));
+        assert_eq!(Ordering::Unordered.reported(&records, &outcomes), Err(2));
+        records[0].item_identifier = None;
+        records[1].item_identifier = None;
+        assert_eq!(Ordering::Shard.reported(&records, &outcomes), Err(2));
+    }
+}

@@ -1,0 +1,124 @@
+//! Audit events → per-record outcomes: the only part of the crate that talks to the network.
+//!
+//! - [`client`]: the SDK client's settings, and one `PutAuditEvents` call judged per event.
+//! - [`limiter`]: how many requests per second this execution environment may start, its
+//!   share of the account's quota, found by feedback and kept across warm invocations.
+//! - `scheduler`: which request goes next, under the limiter, the holds of the source's
+//!   ordering and the deadline; one request's life (tries again, halves) is decided there.
+//! - [`retry`]: which failures are transient, and the backoff between tries.
+//!
+//! [`Channel`] is the seam in front of the SDK: the scheduler's rules are unit-tested against
+//! a scripted channel, and the integration tests prove the wire against the local stand-in.
+
+pub mod client;
+pub mod limiter;
+pub mod retry;
+mod scheduler;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::time::Instant;
+
+pub use client::{https_client, sdk_retries, sdk_timeouts, SdkChannel};
+pub use limiter::Limiter;
+use retry::Failure;
+
+use crate::audit::AuditEvent;
+use crate::ordering::Ordering;
+use crate::outcome::Outcome;
+use crate::source::Record;
+
+/// One `PutAuditEvents` call to the channel.
+pub trait Channel: Send + Sync + 'static {
+    /// Sends the events at `sent` (indices into `events`) in one request.
+    fn put(
+        &self,
+        events: Arc<Vec<Option<AuditEvent>>>,
+        sent: Vec<usize>,
+    ) -> impl Future<Output = Reply> + Send;
+}
+
+/// What the service answered to one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// HTTP 200: each event's verdict, in the order sent.
+    Answered(Vec<Result<(), Failure>>),
+    /// The request failed whole.
+    Refused(Failure),
+}
+
+/// Sends audit events to one channel; built once per process, so its rate limiter carries
+/// what it learned from one invocation to the next.
+#[derive(Debug)]
+pub struct Sender<C = SdkChannel> {
+    channel: Arc<C>,
+    limiter: Limiter,
+    max_concurrent_requests: usize,
+}
+
+/// One invocation's sending: the records, their events, and where the outcomes go.
+pub struct Delivery<'a> {
+    pub records: &'a [Record],
+    /// `events[i]` is record `i`'s audit event; `None` for records not to send.
+    pub events: &'a Arc<Vec<Option<AuditEvent>>>,
+    /// Filled for every record that had an event and no outcome yet.
+    pub outcomes: &'a mut [Option<Outcome>],
+    pub ordering: Ordering,
+    /// When sending must stop so that the answer is ready in time, if it is known.
+    pub send_until: Option<Instant>,
+    /// Called with a record's index as soon as the service confirms its event.
+    pub on_ingested: &'a mut (dyn FnMut(usize) + Send),
+}
+
+/// What sending cost, for the invocation summary and the metrics.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct SendReport {
+    /// `PutAuditEvents` calls made.
+    pub requests: usize,
+    /// Events sent at least once.
+    pub events_sent: usize,
+    /// Events sent again after a transient failure, or in half of a refused request.
+    pub retries: usize,
+    /// Milliseconds each call took.
+    pub latencies_ms: Vec<f64>,
+    /// The most calls in flight at once.
+    pub peak_in_flight: usize,
+    /// Events not sent because this process saw them ingested before (redeliveries), or
+    /// because the same record came twice in the batch.
+    pub remembered: usize,
+    /// Requests refused whole with `ThrottlingException`.
+    pub throttled_requests: usize,
+    /// Events answered `Throttling` inside a 200.
+    pub throttled_events: usize,
+    /// The limiter's rate at the end of the invocation, in requests per second.
+    pub rate_limit: f64,
+}
+
+impl<C: Channel> Sender<C> {
+    /// A sender that keeps at most `max_concurrent_requests` requests in flight and at most
+    /// `max_requests_per_second` (the account's quota when `None`).
+    pub fn new(
+        channel: C,
+        max_concurrent_requests: usize,
+        max_requests_per_second: Option<f64>,
+    ) -> Sender<C> {
+        Sender {
+            channel: Arc::new(channel),
+            limiter: Limiter::new(max_requests_per_second),
+            max_concurrent_requests: max_concurrent_requests.max(1),
+        }
+    }
+
+    /// Sends every event whose record has no outcome yet and records what became of it.
+    pub async fn deliver(&self, delivery: Delivery<'_>) -> SendReport {
+        scheduler::Scheduler::new(&self.channel, &self.limiter, self.max_concurrent_requests, delivery)
+            .run()
+            .await
+    }
+
+    /// The request rate this execution environment allows itself now.
+    pub fn rate_limit(&self) -> f64 {
+        self.limiter.rate()
+    }
+}

@@ -1,0 +1,302 @@
+//! The scheduler's rules against a scripted channel, on paused time: a 60 s invocation takes
+//! microseconds, and every request the scheduler makes is seen.
+
+use std::sync::atomic::{AtomicUsize, Ordering as Atomic};
+use std::sync::Mutex;
+
+use super::*;
+use crate::source::{ItemIdentifier, Record};
+
+/// A channel whose answer to each request is scripted by `answer(call, events sent)`, after
+/// `latency`. `None` from the script hangs the request forever.
+struct Scripted<F> {
+    answer: F,
+    latency: Duration,
+    calls: AtomicUsize,
+    seen: Mutex<Vec<Vec<usize>>>,
+}
+
+impl<F> Channel for Scripted<F>
+where
+    F: Fn(usize, &[usize]) -> Option<Reply> + Send + Sync + 'static,
+{
+    async fn put(&self, _events: Arc<Vec<Option<AuditEvent>>>, sent: Vec<usize>) -> Reply {
+        let call = self.calls.fetch_add(1, Atomic::SeqCst);
+        self.seen.lock().unwrap().push(sent.clone());
+        tokio::time::sleep(self.latency).await;
+        match (self.answer)(call, &sent) {
+            Some(reply) => reply,
+            None => std::future::pending().await,
+        }
+    }
+}
+
+use crate::audit::AuditEvent;
+
+fn scripted<F>(answer: F) -> Arc<Scripted<F>> {
+    Arc::new(Scripted {
+        answer,
+        latency: Duration::from_millis(50),
+        calls: AtomicUsize::new(0),
+        seen: Mutex::default(),
+    })
+}
+
+fn all_ok(sent: &[usize]) -> Reply {
+    Reply::Answered(sent.iter().map(|_| Ok(())).collect())
+}
+
+fn refused(code: &str, transient: bool) -> Reply {
+    Reply::Refused(Failure::new(code, transient))
+}
+
+struct Batch {
+    records: Vec<Record>,
+    events: Arc<Vec<Option<AuditEvent>>>,
+    outcomes: Vec<Option<Outcome>>,
+}
+
+fn batch(len: usize, groups: Option<&[&str]>) -> Batch {
+    let records = (0..len)
+        .map(|i| Record {
+            item_identifier: Some(ItemIdentifier::from(format!("m-{i}"))),
+            payload: Ok(String::new()),
+            message_group: groups.map(|groups| groups[i].to_owned()),
+            arrival_ms: None,
+        })
+        .collect();
+    let events = (0..len)
+        .map(|i| {
+            let id = format!("m-{i}");
+            Some(AuditEvent {
+                encoded_len: batch::encoded_event_len(&id, "{}"),
+                id,
+                event_data: "{}".into(),
+                checksum: String::new(),
+            })
+        })
+        .collect();
+    Batch { records, events: Arc::new(events), outcomes: vec![None; len] }
+}
+
+/// Runs one delivery and returns what it reported, with the indices confirmed as they came.
+async fn deliver<C: Channel>(
+    channel: &Arc<C>,
+    limiter: &Limiter,
+    batch: &mut Batch,
+    ordering: Ordering,
+    budget: Duration,
+) -> (SendReport, Vec<usize>) {
+    let mut confirmed = Vec::new();
+    let mut on_ingested = |index: usize| confirmed.push(index);
+    let delivery = Delivery {
+        records: &batch.records,
+        events: &batch.events,
+        outcomes: &mut batch.outcomes,
+        ordering,
+        send_until: Some(Instant::now() + budget),
+        on_ingested: &mut on_ingested,
+    };
+    let report = Scheduler::new(channel, limiter, 100, delivery).run().await;
+    (report, confirmed)
+}
+
+fn fast_limiter() -> Limiter {
+    let limiter = Limiter::new(None);
+    let now = Instant::now();
+    for _ in 0..100 {
+        limiter.on_clean(now);
+    }
+    limiter
+}
+
+fn count(outcomes: &[Option<Outcome>], wanted: &Outcome) -> usize {
+    outcomes.iter().filter(|outcome| outcome.as_ref() == Some(wanted)).count()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_confirmation_is_kept_when_a_later_try_hangs_past_the_deadline() {
+    let channel = scripted(|call, sent: &[usize]| match call {
+        0 => Some(Reply::Answered(
+            sent.iter()
+                .map(|&i| if i == 9 { Err(Failure::new("Throttling", true)) } else { Ok(()) })
+                .collect(),
+        )),
+        _ => None,
+    });
+    let mut batch = batch(10, None);
+    let (report, confirmed) =
+        deliver(&channel, &fast_limiter(), &mut batch, Ordering::Unordered, Duration::from_secs(5)).await;
+
+    assert_eq!(confirmed, (0..9).collect::<Vec<_>>());
+    assert_eq!(count(&batch.outcomes, &Outcome::Ingested), 9);
+    assert_eq!(
+        batch.outcomes[9],
+        Some(Outcome::Failed { code: "NoAnswerBeforeDeadline".into(), transient: true })
+    );
+    assert_eq!((report.requests, report.events_sent, report.retries, report.throttled_events), (1, 10, 1, 1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_request_task_that_panics_fails_only_its_own_events() {
+    let channel = scripted(|call, sent: &[usize]| {
+        assert_eq!(call, 0, "the second try, of event 9 alone, panics");
+        Some(Reply::Answered(
+            sent.iter()
+                .map(|&i| if i == 9 { Err(Failure::new("InternalFailure", true)) } else { Ok(()) })
+                .collect(),
+        ))
+    });
+    let mut batch = batch(10, None);
+    deliver(&channel, &fast_limiter(), &mut batch, Ordering::Unordered, Duration::from_secs(5)).await;
+
+    assert_eq!(count(&batch.outcomes, &Outcome::Ingested), 9);
+    assert_eq!(batch.outcomes[9], Some(Outcome::Failed { code: "InternalError".into(), transient: true }));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refusal_that_is_not_about_content_stops_splitting_after_one_pair() {
+    let channel = scripted(|_, _: &[usize]| Some(refused("ValidationException", false)));
+    let mut batch = batch(100, None);
+    let (report, _) =
+        deliver(&channel, &fast_limiter(), &mut batch, Ordering::Unordered, Duration::from_secs(60)).await;
+
+    assert_eq!(report.requests, 3, "the request and its two halves");
+    assert_eq!(
+        count(&batch.outcomes, &Outcome::Failed { code: "ValidationException".into(), transient: false }),
+        100
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_batch_refused_whole_costs_a_bounded_number_of_requests_whatever_its_size() {
+    let channel = scripted(|_, _: &[usize]| Some(refused("ValidationException", false)));
+    let mut batch = batch(10_000, None);
+    let (report, _) =
+        deliver(&channel, &fast_limiter(), &mut batch, Ordering::Unordered, Duration::from_secs(60)).await;
+
+    // All 100 planned requests start at once; each may split once before the first pair of
+    // halves proves the cause, after which nothing more is sent.
+    assert!(report.requests <= 300, "{} requests", report.requests);
+    assert!(batch.outcomes.iter().all(|outcome| matches!(outcome, Some(Outcome::Failed { .. }))));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refusal_about_the_channel_stops_the_batch_at_once() {
+    let channel = scripted(|_, _: &[usize]| Some(refused("ChannelNotFound", false)));
+    let limiter = Limiter::new(None);
+    let mut batch = batch(1_000, None);
+    let (report, _) =
+        deliver(&channel, &limiter, &mut batch, Ordering::Unordered, Duration::from_secs(60)).await;
+
+    assert_eq!(report.requests, 1, "a cold limiter lets one request start; the rest is not sent");
+    assert_eq!(
+        count(&batch.outcomes, &Outcome::Failed { code: "ChannelNotFound".into(), transient: false }),
+        1_000
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn halving_isolates_the_one_event_the_service_refuses() {
+    let channel = scripted(|_, sent: &[usize]| {
+        Some(if sent.contains(&37) { refused("ValidationException", false) } else { all_ok(sent) })
+    });
+    let mut batch = batch(100, None);
+    let (report, _) =
+        deliver(&channel, &fast_limiter(), &mut batch, Ordering::Unordered, Duration::from_secs(60)).await;
+
+    assert_eq!(count(&batch.outcomes, &Outcome::Ingested), 99);
+    assert_eq!(
+        batch.outcomes[37],
+        Some(Outcome::Failed { code: "ValidationException".into(), transient: false })
+    );
+    assert!(report.requests <= 1 + 2 * 7, "{} requests", report.requests);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_throttle_episode_shorter_than_the_budget_loses_nothing() {
+    let start = Instant::now();
+    let channel = scripted(move |_, sent: &[usize]| {
+        Some(if start.elapsed() < Duration::from_secs(12) {
+            refused("ThrottlingException", true)
+        } else {
+            all_ok(sent)
+        })
+    });
+    let limiter = fast_limiter();
+    let mut batch = batch(1_000, None);
+    let (report, _) =
+        deliver(&channel, &limiter, &mut batch, Ordering::Unordered, Duration::from_secs(59)).await;
+
+    assert_eq!(count(&batch.outcomes, &Outcome::Ingested), 1_000);
+    assert!(report.throttled_requests > 0);
+    assert!(limiter.rate() < 100.0, "the throttles slowed the limiter down: {}", limiter.rate());
+    assert!(start.elapsed() > Duration::from_secs(12));
+}
+
+#[tokio::test(start_paused = true)]
+async fn throttling_cuts_the_rate_so_retries_do_not_hammer_the_quota() {
+    let start = Instant::now();
+    let channel = scripted(move |_, _: &[usize]| Some(refused("ThrottlingException", true)));
+    let limiter = fast_limiter();
+    let mut batch = batch(100, None);
+    let (report, _) =
+        deliver(&channel, &limiter, &mut batch, Ordering::Unordered, Duration::from_secs(10)).await;
+
+    assert_eq!(
+        count(&batch.outcomes, &Outcome::Failed { code: "ThrottlingException".into(), transient: true }),
+        100
+    );
+    // Unpaced, 10 s of 50 ms round trips would be about 200 requests.
+    assert!(report.requests < 40, "{} requests in {:?}", report.requests, start.elapsed());
+}
+
+#[tokio::test(start_paused = true)]
+async fn fifo_sends_one_request_at_a_time_and_a_retry_comes_before_the_next_wave() {
+    let channel = scripted(|call, sent: &[usize]| {
+        Some(if call == 0 {
+            Reply::Answered(
+                sent.iter()
+                    .map(|&i| if i == 0 { Err(Failure::new("InternalFailure", true)) } else { Ok(()) })
+                    .collect(),
+            )
+        } else {
+            all_ok(sent)
+        })
+    });
+    let mut batch = batch(4, Some(&["a", "b", "a", "b"]));
+    let (report, _) =
+        deliver(&channel, &fast_limiter(), &mut batch, Ordering::MessageGroups, Duration::from_secs(10))
+            .await;
+
+    assert_eq!(count(&batch.outcomes, &Outcome::Ingested), 4);
+    assert_eq!(*channel.seen.lock().unwrap(), [vec![0, 1], vec![0], vec![2, 3]]);
+    assert_eq!(report.peak_in_flight, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_permanent_failure_holds_back_the_rest_of_its_fifo_group() {
+    let channel = scripted(|_, sent: &[usize]| {
+        Some(Reply::Answered(
+            sent.iter()
+                .map(|&i| if i == 0 { Err(Failure::new("InvalidData", false)) } else { Ok(()) })
+                .collect(),
+        ))
+    });
+    let mut batch = batch(4, Some(&["a", "b", "a", "b"]));
+    deliver(&channel, &fast_limiter(), &mut batch, Ordering::MessageGroups, Duration::from_secs(10)).await;
+
+    assert_eq!(batch.outcomes[2], Some(Outcome::Held(Hold::BehindFailure)));
+    assert_eq!(batch.outcomes[3], Some(Outcome::Ingested));
+}
+
+#[tokio::test(start_paused = true)]
+async fn nothing_starts_without_time_to_finish_and_what_was_not_sent_is_out_of_time() {
+    let channel = scripted(|_, sent: &[usize]| Some(all_ok(sent)));
+    let mut batch = batch(3, None);
+    let (report, _) =
+        deliver(&channel, &fast_limiter(), &mut batch, Ordering::Unordered, Duration::from_millis(30)).await;
+
+    assert_eq!(report.requests, 0);
+    assert_eq!(count(&batch.outcomes, &Outcome::Held(Hold::OutOfTime)), 3);
+}
