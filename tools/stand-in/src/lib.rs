@@ -5,12 +5,15 @@
 //!   service does and failing on command.
 //! - [`quota`]: the account-wide request quota, a token bucket every connection draws from.
 //! - [`runtime_api`]: the Lambda Runtime API, to drive the real function binary.
+//! - [`fleet`]: a shared SQS queue and a fleet of function processes draining it through one
+//!   throttled stand-in, and the report of what arrived; for the fleet benchmark and its test.
 //! - [`fixtures`]: a Lambda-like environment pointed at the stand-ins, and sample events.
 //! - [`http`]: the small HTTP/1.1 both speak.
 //! - [`sigv4`]: SigV4 signature verification.
 
 pub mod cloudtrail;
 pub mod fixtures;
+pub mod fleet;
 pub mod http;
 pub mod quota;
 pub mod runtime_api;
