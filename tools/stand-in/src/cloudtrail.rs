@@ -6,12 +6,14 @@
 //! pattern and its uniqueness in the request; then per event, the checksum and the JSON.
 //! Faults are injected by command (the next requests, given event ids) or at random from a
 //! seed; the random draws depend on what is sent, not on when, so a test replays the same chaos.
+//! An optional account quota ([`Quota`]) throttles requests beyond a rate shared by all callers,
+//! before anything else is looked at, as the service's front door does.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use serde_json::{json, Value};
@@ -21,6 +23,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
 use crate::http::{read_request, write_response, Request, Response};
+use crate::quota::{Quota, TokenBucket};
 use crate::sigv4;
 
 /// The most events in one request, and the most bytes in one request body.
@@ -38,6 +41,9 @@ pub struct Settings {
     pub channel_arn: String,
     /// When set, requests must carry this `externalId`.
     pub external_id: Option<String>,
+    /// When set, the requests per second the whole account may send, over every connection;
+    /// the service's is [`Quota::SERVICE`]. `None` never throttles.
+    pub account_quota: Option<Quota>,
 }
 
 impl Default for Settings {
@@ -45,6 +51,7 @@ impl Default for Settings {
         Settings {
             channel_arn: "arn:aws:cloudtrail:us-east-1:123456789012:channel/stand-in-channel".into(),
             external_id: None,
+            account_quota: None,
         }
     }
 }
@@ -86,22 +93,40 @@ pub struct StoredEvent {
     pub event_id: String,
     /// Which request (0-based, in arrival order) stored it.
     pub request: usize,
+    /// When it was stored: fleet reports measure throughput by it.
+    pub stored_at: Instant,
 }
 
 /// What the stand-in saw of one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeenRequest {
     pub body_len: usize,
+    /// The ids of its events; empty when the request was not valid, or was throttled by the
+    /// account quota (the service does not read those).
     pub ids: Vec<String>,
     /// The HTTP status answered, or `None` when the connection was dropped.
     pub status: Option<u16>,
     /// The error code of a whole-request error.
     pub error: Option<String>,
+    /// When it arrived, which is when it took its token from the account quota.
+    pub arrived_at: Instant,
 }
+
+impl SeenRequest {
+    /// Whether the account quota (or an injected fault) throttled it.
+    pub fn was_throttled(&self) -> bool {
+        self.error.as_deref() == Some(THROTTLED)
+    }
+}
+
+/// The error code of a request over the account's quota.
+pub const THROTTLED: &str = "ThrottlingException";
 
 #[derive(Default)]
 struct State {
     stored: Vec<StoredEvent>,
+    /// The ids in `stored`, to answer "was it stored?" without a scan.
+    stored_ids: HashSet<String>,
     requests: Vec<SeenRequest>,
     faults: VecDeque<Fault>,
     event_failures: HashMap<String, VecDeque<String>>,
@@ -113,6 +138,16 @@ struct State {
     draws: HashMap<String, u64>,
     in_flight: usize,
     peak_in_flight: usize,
+    account_quota: Option<TokenBucket>,
+}
+
+impl State {
+    fn new(settings: &Settings) -> State {
+        State {
+            account_quota: settings.account_quota.map(|quota| TokenBucket::new(quota, Instant::now())),
+            ..State::default()
+        }
+    }
 }
 
 /// A running stand-in. Dropping it stops the server.
@@ -146,7 +181,7 @@ impl StandIn {
         let listener = TcpListener::bind(address).await?;
         let address = listener.local_addr()?;
         let settings = Arc::new(settings);
-        let state = Arc::new(Mutex::new(State::default()));
+        let state = Arc::new(Mutex::new(State::new(&settings)));
         let server = tokio::spawn(serve(listener, settings.clone(), state.clone()));
         Ok(StandIn { address, settings, state, server })
     }
@@ -171,6 +206,23 @@ impl StandIn {
     /// Every event stored so far, in the order stored.
     pub fn stored(&self) -> Vec<StoredEvent> {
         self.state().stored.clone()
+    }
+
+    /// The events stored after the first `from`, in the order stored: what a watcher that has
+    /// seen `from` of them has not seen yet, without copying the rest.
+    pub fn stored_since(&self, from: usize) -> Vec<StoredEvent> {
+        self.state().stored.get(from..).map(<[StoredEvent]>::to_vec).unwrap_or_default()
+    }
+
+    /// How many events were stored, copies included.
+    pub fn stored_count(&self) -> usize {
+        self.state().stored.len()
+    }
+
+    /// Which of `ids` no event was stored for yet.
+    pub fn not_stored<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+        let state = self.state();
+        ids.into_iter().filter(|id| !state.stored_ids.contains(*id)).collect()
     }
 
     /// Every request seen so far, in arrival order.
@@ -211,11 +263,12 @@ impl StandIn {
         self.state().chaos = Some(chaos);
     }
 
-    /// Forgets stored events, seen requests and pending faults.
+    /// Forgets stored events, seen requests and pending faults; the account quota's bucket is
+    /// full again.
     pub fn reset(&self) {
         let mut state = self.state();
         let latency = state.latency;
-        *state = State { latency, ..State::default() };
+        *state = State { latency, ..State::new(&self.settings) };
     }
 }
 
@@ -266,46 +319,17 @@ fn inspect(request: &Request, state: &Mutex<State>) -> Response {
 
 /// Handles one `PutAuditEvents` call; `None` drops the connection without an answer.
 async fn put_audit_events(request: &Request, settings: &Settings, state: &Mutex<State>) -> Option<Response> {
-    {
+    let arrived_at = Instant::now();
+    let within_quota = {
         let mut state = lock(state);
         state.in_flight += 1;
         state.peak_in_flight = state.peak_in_flight.max(state.in_flight);
-    }
-    let checked = check_request(request, settings);
-    let ids: Vec<String> = match &checked {
-        Ok(events) => events
-            .iter()
-            .filter_map(|event| event.get("id").and_then(Value::as_str).map(str::to_owned))
-            .collect(),
-        Err(_) => Vec::new(),
+        state.account_quota.as_mut().is_none_or(|bucket| bucket.try_take(arrived_at))
     };
-    let refusals = lock(state).refusals.clone();
-    let checked = checked.and_then(|events| refuse(events, &refusals));
-    let (latency, fault) = {
-        let mut state = lock(state);
-        let queued = state.faults.pop_front();
-        let (fault, extra) = match queued {
-            Some(fault) => (Some(fault), Duration::ZERO),
-            None if checked.is_ok() => roll_request(&mut state, &ids),
-            None => (None, Duration::ZERO),
-        };
-        (state.latency + extra, fault)
-    };
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
-    let response = match checked {
-        Err(response) => Some(response),
-        Ok(events) => match fault {
-            Some(Fault::Throttle) => Some(error(400, "ThrottlingException", "Rate exceeded")),
-            Some(Fault::ServerError) => Some(error(500, "InternalServerException", "stand-in server error")),
-            Some(Fault::DropBeforeStore) => None,
-            Some(Fault::DropAfterStore) => {
-                accept(&events, state);
-                None
-            }
-            None => Some(accept(&events, state)),
-        },
+    let (response, ids) = if within_quota {
+        judge_and_store(request, settings, state).await
+    } else {
+        (Some(over_quota(state).await), Vec::new())
     };
     let seen = SeenRequest {
         body_len: request.body.len(),
@@ -318,11 +342,68 @@ async fn put_audit_events(request: &Request, settings: &Settings, state: &Mutex<
                 .find(|(name, _)| *name == "x-amzn-errortype")
                 .map(|(_, code)| code.clone())
         }),
+        arrived_at,
     };
     let mut state = lock(state);
     state.in_flight -= 1;
     state.requests.push(seen);
     response
+}
+
+/// The answer to a request beyond the account quota. It is not read (a throttled request is
+/// what most of a flood is, so it must cost next to nothing), but it takes the service's time
+/// to answer like any other.
+async fn over_quota(state: &Mutex<State>) -> Response {
+    let latency = lock(state).latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    error(400, THROTTLED, "Rate exceeded")
+}
+
+/// Checks a request within the quota, applies the faults due to it, and stores what it may.
+/// Returns the answer and the ids of the request's events.
+async fn judge_and_store(
+    request: &Request,
+    settings: &Settings,
+    state: &Mutex<State>,
+) -> (Option<Response>, Vec<String>) {
+    let checked = check_request(request, settings);
+    let ids: Vec<String> = match &checked {
+        Ok(events) => events
+            .iter()
+            .filter_map(|event| event.get("id").and_then(Value::as_str).map(str::to_owned))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    let (checked, latency, fault) = {
+        let mut state = lock(state);
+        let checked = checked.and_then(|events| refuse(events, &state.refusals));
+        let queued = state.faults.pop_front();
+        let (fault, extra) = match queued {
+            Some(fault) => (Some(fault), Duration::ZERO),
+            None if checked.is_ok() => roll_request(&mut state, &ids),
+            None => (None, Duration::ZERO),
+        };
+        (checked, state.latency + extra, fault)
+    };
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let response = match checked {
+        Err(response) => Some(response),
+        Ok(events) => match fault {
+            Some(Fault::Throttle) => Some(error(400, THROTTLED, "Rate exceeded")),
+            Some(Fault::ServerError) => Some(error(500, "InternalServerException", "stand-in server error")),
+            Some(Fault::DropBeforeStore) => None,
+            Some(Fault::DropAfterStore) => {
+                accept(&events, state);
+                None
+            }
+            None => Some(accept(&events, state)),
+        },
+    };
+    (response, ids)
 }
 
 /// The whole-request checks; the request's events when they pass.
@@ -357,16 +438,16 @@ fn check_request(request: &Request, settings: &Settings) -> Result<Vec<Value>, R
     if request.body.len() > MAX_BODY_BYTES {
         return Err(error(413, "ValidationException", "the request body is larger than 1 MB"));
     }
-    let body: Value = serde_json::from_slice(&request.body)
+    let mut body: Value = serde_json::from_slice(&request.body)
         .map_err(|_| error(400, "SerializationException", "body is not JSON"))?;
-    let Some(events) = body.get("auditEvents").and_then(Value::as_array) else {
+    let Some(Value::Array(events)) = body.get_mut("auditEvents").map(Value::take) else {
         return Err(error(400, "ValidationException", "auditEvents is required"));
     };
     if events.is_empty() || events.len() > MAX_EVENTS {
         return Err(error(400, "ValidationException", "auditEvents must hold 1 to 100 events"));
     }
     let mut ids = HashSet::new();
-    for event in events {
+    for event in &events {
         let id = event.get("id").and_then(Value::as_str).unwrap_or_default();
         let valid = (1..=128).contains(&id.len())
             && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
@@ -377,7 +458,7 @@ fn check_request(request: &Request, settings: &Settings) -> Result<Vec<Value>, R
             return Err(error(400, "DuplicatedAuditEventId", "two events in the request have the same id"));
         }
     }
-    Ok(events.clone())
+    Ok(events)
 }
 
 fn refuse(events: Vec<Value>, refusals: &HashMap<String, String>) -> Result<Vec<Value>, Response> {
@@ -423,7 +504,15 @@ fn accept(events: &[Value], state: &Mutex<State>) -> Response {
             None => {
                 let event_id = format!("{:08x}-0000-4000-8000-{:012x}", request, state.stored.len());
                 successful.push(json!({"id": id, "eventID": event_id}));
-                state.stored.push(StoredEvent { id, event_data: event_data.to_owned(), event_id, request });
+                state.stored_ids.insert(id.clone());
+                let stored_at = Instant::now();
+                state.stored.push(StoredEvent {
+                    id,
+                    event_data: event_data.to_owned(),
+                    event_id,
+                    request,
+                    stored_at,
+                });
             }
         }
     }
@@ -529,4 +618,60 @@ fn draw(seed: u64, purpose: &str, key: &str, n: u64) -> f64 {
 
 fn error(status: u16, code: &str, message: &str) -> Response {
     Response::json(status, &json!({"message": message})).with_header("x-amzn-errortype", code)
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    /// Sends `count` unsigned requests on one connection; returns each raw answer.
+    async fn send_unsigned(stand_in: &StandIn, count: usize) -> Vec<String> {
+        let mut stream = TcpStream::connect(stand_in.address()).await.unwrap();
+        let mut answers = Vec::new();
+        for _ in 0..count {
+            let request = "POST /PutAuditEvents HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n\r\n{}";
+            stream.write_all(request.as_bytes()).await.unwrap();
+            // Every answer's body is a JSON object: read until one has ended.
+            let mut answer = Vec::new();
+            while answer.last() != Some(&b'}') {
+                let mut buffer = [0; 4096];
+                let read = stream.read(&mut buffer).await.unwrap();
+                assert!(read > 0, "the stand-in closed the connection");
+                answer.extend_from_slice(&buffer[..read]);
+            }
+            answers.push(String::from_utf8_lossy(&answer).into_owned());
+        }
+        answers
+    }
+
+    #[tokio::test]
+    async fn a_request_beyond_the_account_quota_is_throttled_before_it_is_read() {
+        // One token, earned back only after 1,000 s: the second request finds none.
+        let quota = Quota { requests_per_second: 0.001, burst: 1.0 };
+        let stand_in =
+            StandIn::start(Settings { account_quota: Some(quota), ..Settings::default() }).await.unwrap();
+        let answers = send_unsigned(&stand_in, 2).await;
+
+        assert!(
+            answers[0].contains("InvalidSignatureException"),
+            "the first request is read: {}",
+            answers[0]
+        );
+        assert!(answers[1].starts_with("HTTP/1.1 400 "), "{}", answers[1]);
+        assert!(answers[1].contains("x-amzn-errortype: ThrottlingException"), "{}", answers[1]);
+        assert!(answers[1].ends_with(r#"{"message":"Rate exceeded"}"#), "{}", answers[1]);
+        let requests = stand_in.requests();
+        assert_eq!(requests.len(), 2);
+        assert!(!requests[0].was_throttled() && requests[1].was_throttled());
+        assert_eq!(stand_in.stored_count(), 0);
+    }
+
+    #[tokio::test]
+    async fn without_a_quota_nothing_is_throttled() {
+        let stand_in = StandIn::start(Settings::default()).await.unwrap();
+        let answers = send_unsigned(&stand_in, 30).await;
+        assert!(answers.iter().all(|answer| answer.contains("InvalidSignatureException")));
+    }
 }

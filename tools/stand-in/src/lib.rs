@@ -3,16 +3,22 @@
 //!
 //! - [`cloudtrail`]: CloudTrail Data's `PutAuditEvents` on 127.0.0.1, checking requests as the
 //!   service does and failing on command.
+//! - [`quota`]: the account-wide request quota, a token bucket every connection draws from.
 //! - [`runtime_api`]: the Lambda Runtime API, to drive the real function binary.
+//! - [`fleet`]: a shared SQS queue and a fleet of function processes draining it through one
+//!   throttled stand-in, and the report of what arrived; for the fleet benchmark and its test.
 //! - [`fixtures`]: a Lambda-like environment pointed at the stand-ins, and sample events.
 //! - [`http`]: the small HTTP/1.1 both speak.
 //! - [`sigv4`]: SigV4 signature verification.
 
 pub mod cloudtrail;
 pub mod fixtures;
+pub mod fleet;
 pub mod http;
+pub mod quota;
 pub mod runtime_api;
 pub mod sigv4;
 
 pub use cloudtrail::{Chaos, Fault, Settings, StandIn, StoredEvent};
+pub use quota::Quota;
 pub use runtime_api::{InvocationResult, RuntimeApi};
