@@ -156,3 +156,123 @@ async fn each_invocation_writes_one_emf_document_whose_numbers_match_it() {
         assert_eq!(stand_in.stored().len(), 3);
     }
 }
+
+/// The function's whole output (stdout and stderr) after it ran with `env` and was stopped.
+async fn init_output(stand_in: &StandIn, env: &[(&str, &str)]) -> (bool, String) {
+    let mut command = function("127.0.0.1:9", stand_in);
+    command.envs(env.iter().copied());
+    let output = command.output().await.unwrap();
+    let text = String::from_utf8_lossy(&output.stdout).to_string() + &String::from_utf8_lossy(&output.stderr);
+    (output.status.success(), text)
+}
+
+#[tokio::test]
+async fn a_bare_channel_id_stops_the_function_at_init_and_says_what_to_put_there() {
+    let stand_in = stand_in().await;
+    let (ok, text) = init_output(&stand_in, &[("CHANNEL_ARN", "01234567-89ab-cdef-0123-456789abcdef")]).await;
+
+    assert!(!ok);
+    assert!(text.contains("CHANNEL_ARN is"), "{text}");
+    assert!(text.contains("arn:aws:cloudtrail:REGION:ACCOUNT:channel/ID"), "{text}");
+}
+
+#[tokio::test]
+async fn an_invalid_external_id_stops_the_function_at_init_without_showing_it() {
+    let stand_in = stand_in().await;
+    let (ok, text) = init_output(&stand_in, &[("EXTERNAL_ID", "shared secret with spaces")]).await;
+
+    assert!(!ok);
+    assert!(text.contains("EXTERNAL_ID is not valid"), "{text}");
+    assert!(!text.contains("shared secret"), "{text}");
+}
+
+/// Runs the binary on `batch` with `env` added, and returns the answer and everything it wrote.
+async fn run_once(
+    stand_in: &StandIn,
+    env: &[(&str, &str)],
+    batch: &Value,
+) -> (Option<InvocationResult>, String) {
+    let runtime = RuntimeApi::start().await.unwrap();
+    let mut command = function(&runtime.address(), stand_in);
+    command.envs(env.iter().copied());
+    let child = command.spawn().unwrap();
+    let result = runtime.result(&runtime.invoke(batch, 600_000), Duration::from_secs(30)).await;
+    (result, output_of(child).await)
+}
+
+#[tokio::test]
+async fn requests_go_to_the_channels_region_whatever_the_functions_region() {
+    // The stand-in checks that requests are signed for the channel's Region (us-east-1).
+    let stand_in = stand_in().await;
+    let batch = records(vec![sqs_record("m-1", &audit_json("1"))]);
+    let (result, logs) = run_once(&stand_in, &[("AWS_REGION", "eu-west-1")], &batch).await;
+
+    assert_eq!(result, Some(InvocationResult::Response(json!({"batchItemFailures": []}))), "{logs}");
+    assert_eq!(stand_in.stored().len(), 1);
+    assert!(logs.contains("requests go to the channel's Region"), "{logs}");
+}
+
+#[tokio::test]
+async fn no_log_level_lets_event_content_through() {
+    const MARKER: &str = "PERSONAL-DATA-MARKER-7f3a";
+    let with_marker = |uid: &str| audit_json(uid).replace("alice@example.com", MARKER);
+    for env in [
+        &[("AWS_LAMBDA_LOG_LEVEL", "TRACE")][..],
+        &[("RUST_LOG", "trace,lambda_runtime=trace,aws_smithy_runtime=trace,hyper=trace")][..],
+    ] {
+        let stand_in = stand_in().await;
+        // The stand-in quotes eventData back in its error messages, as a service may.
+        stand_in.fail_event("m-2", "InvalidData", 1);
+        stand_in.refuse_requests_containing("m-3", "ValidationException");
+        let batch = records(vec![
+            sqs_record("m-1", &with_marker("1")),
+            sqs_record("m-2", &with_marker("2")),
+            sqs_record("m-3", &with_marker("3")),
+            sqs_record("m-4", &format!("{{\"not an event\": \"{MARKER}\"")),
+        ]);
+        let (result, logs) = run_once(&stand_in, env, &batch).await;
+
+        let Some(InvocationResult::Response(answer)) = result else { panic!("{logs}") };
+        assert_eq!(answer["batchItemFailures"].as_array().unwrap().len(), 3, "{answer}");
+        assert!(logs.contains(r#""level":"DEBUG""#), "the level asked for took effect: {logs}");
+        assert!(!logs.contains(MARKER), "{env:?}: event content in the logs:\n{logs}");
+        assert!(!logs.contains("alice@example.com"));
+    }
+}
+
+#[tokio::test]
+async fn every_record_in_the_answer_has_a_warn_line_with_its_code_and_reason() {
+    let stand_in = stand_in().await;
+    stand_in.fail_event("f-2", "InvalidData", 1);
+    let batch = records(vec![
+        fifo_record("f-1", "a", &audit_json("1")),
+        fifo_record("f-2", "b", &audit_json("2")),
+        fifo_record("f-3", "b", &audit_json("3")),
+        fifo_record("f-4", "c", "not json"),
+    ]);
+    let (result, logs) = run_once(&stand_in, &[], &batch).await;
+
+    let Some(InvocationResult::Response(answer)) = result else { panic!("{logs}") };
+    let named: Vec<&str> = answer["batchItemFailures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["itemIdentifier"].as_str().unwrap())
+        .collect();
+    assert_eq!(named, ["f-2", "f-3", "f-4"]);
+    let warnings: Vec<Value> = logs
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line["level"] == "WARN" && line["fields"]["item_identifiers"].is_string())
+        .collect();
+    for (identifier, code) in [("f-2", "InvalidData"), ("f-3", "HeldBehindFailure"), ("f-4", "Rejected")] {
+        let line = warnings
+            .iter()
+            .find(|line| {
+                line["fields"]["item_identifiers"].as_str().unwrap().split(',').any(|id| id == identifier)
+            })
+            .unwrap_or_else(|| panic!("no WARN line names {identifier}: {logs}"));
+        assert_eq!(line["fields"]["code"], code, "{line}");
+        assert!(!line["fields"]["reason"].as_str().unwrap().is_empty(), "{line}");
+    }
+}

@@ -38,11 +38,16 @@ const MAX_DUPLICATE_SHARE: f64 = 0.10;
 fn chaos() -> Chaos {
     Chaos {
         seed: SEED,
-        throttle: 0.05,
+        // Each throttle cuts the sender's rate limiter (as the real quota asks), so random
+        // throttles are kept rare: frequent ones would only measure how slowly it then sends.
+        throttle: 0.01,
         server_error: 0.05,
         drop_before_store: 0.03,
         drop_after_store: 0.03,
         event_failure: 0.03,
+        // Each throttle slows the sender's rate limiter down, as the real quota asks; random
+        // per-event throttles on most requests would only measure how slowly it then sends.
+        event_throttle: 0.002,
         max_latency: Duration::from_millis(15),
     }
 }
@@ -205,7 +210,7 @@ async fn kinesis_checkpoints_nothing_unstored_under_chaos() {
     // retries cannot clear, so the shard advances part-way, in steps, whatever the machine's
     // speed: the checkpoint rule and the memory of recently ingested records are exercised,
     // not only the happy path.
-    stand_in.set_chaos(Chaos { throttle: 0.2, server_error: 0.1, event_failure: 0.1, ..chaos() });
+    stand_in.set_chaos(Chaos { throttle: 0.02, server_error: 0.15, event_failure: 0.1, ..chaos() });
     const REFUSED_ONCE: [usize; 4] = [77, 420, 999, 1400];
     for position in REFUSED_ONCE {
         stand_in.fail_event(&sequence_number(position), "InvalidData", 1);

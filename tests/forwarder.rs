@@ -167,14 +167,20 @@ async fn a_request_refused_whole_for_one_event_is_split_until_only_that_event_fa
 }
 
 #[tokio::test]
-async fn a_service_that_keeps_failing_gets_every_record_reported() {
+async fn a_service_that_keeps_failing_gets_every_record_reported_before_the_deadline() {
     let stand_in = stand_in().await;
-    for _ in 0..20 {
+    for _ in 0..1_000 {
         stand_in.push_fault(Fault::ServerError);
     }
-    let answer = forward(&stand_in, sqs_batch(3)).await;
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let (answer, summary) =
+        forwarder(&stand_in).forward(incoming(sqs_batch(3)), Some(deadline)).await.unwrap();
+
+    assert!(Instant::now() < deadline);
     assert_eq!(reported(&answer), ["m-0", "m-1", "m-2"]);
     assert_eq!(stand_in.stored(), []);
+    assert!(summary.send.requests > 3, "tried again while time allowed: {}", summary.send.requests);
+    assert_eq!(summary.failures.get("InternalServerException"), Some(&3));
 }
 
 #[tokio::test]
@@ -325,10 +331,12 @@ async fn the_checksum_sent_is_the_sha256_of_the_event_data() {
 #[tokio::test]
 async fn no_more_than_max_concurrent_requests_are_in_flight() {
     let stand_in = stand_in().await;
-    stand_in.set_latency(Duration::from_millis(30));
+    // Each request takes a second, so once the rate limiter allows more than 3 a second (after
+    // a few clean answers), the in-flight bound is what holds requests back.
+    stand_in.set_latency(Duration::from_secs(1));
     let mut config = config(&stand_in);
     config.max_concurrent_requests = std::num::NonZeroUsize::new(3).unwrap();
-    let answer = forwarder_with(&stand_in, &config).forward(incoming(sqs_batch(1000)), None).await.unwrap().0;
+    let answer = forwarder_with(&stand_in, &config).forward(incoming(sqs_batch(2000)), None).await.unwrap().0;
 
     assert_eq!(reported(&answer), Vec::<String>::new());
     assert_eq!(stand_in.peak_in_flight(), 3);
@@ -371,4 +379,100 @@ async fn a_record_without_a_message_id_is_still_sent_and_fails_the_batch_only_if
     let error =
         error.expect_err("an unnamed record that did not land can only be redelivered with its batch");
     assert!(error.to_string().starts_with("record 1 has no messageId and was not ingested"), "{error}");
+}
+
+#[tokio::test]
+async fn confirmations_are_kept_when_a_retry_hangs_until_the_deadline() {
+    let stand_in = stand_in().await;
+    stand_in.fail_event("m-9", "Throttling", 1);
+    stand_in.push_fault(Fault::Pass);
+    stand_in.push_fault(Fault::Hang);
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let (answer, summary) =
+        forwarder(&stand_in).forward(incoming(sqs_batch(10)), Some(deadline)).await.unwrap();
+
+    assert!(Instant::now() < deadline, "answered in time");
+    assert_eq!(reported(&answer), ["m-9"]);
+    assert_eq!(stand_in.stored().len(), 9);
+    assert_eq!(summary.ingested, 9);
+    assert_eq!((summary.send.events_sent, summary.send.requests), (10, 1));
+    assert_eq!(summary.failures.get("NoAnswerBeforeDeadline"), Some(&1));
+}
+
+#[tokio::test]
+async fn a_kinesis_retry_that_hangs_names_the_first_unconfirmed_record_and_remembers_the_rest() {
+    let stand_in = stand_in().await;
+    let shard: Vec<Value> = (0..10)
+        .map(|i| kinesis_record(&sequence_number(i), audit_json(&format!("k-{i}")).as_bytes()))
+        .collect();
+    stand_in.fail_event(&sequence_number(9), "Throttling", 1);
+    stand_in.push_fault(Fault::Pass);
+    stand_in.push_fault(Fault::Hang);
+    let forwarder = forwarder(&stand_in);
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let first = forwarder.forward(incoming(records(shard.clone())), Some(deadline)).await.unwrap().0;
+    assert_eq!(reported(&first), [sequence_number(9)]);
+
+    // Lambda delivers from the reported record on; an earlier resume point sends nothing twice.
+    let again = forwarder.forward(incoming(records(shard)), None).await.unwrap().0;
+    assert_eq!(reported(&again), Vec::<String>::new());
+    let stored: Vec<String> = stand_in.stored().into_iter().map(|event| event.id).collect();
+    assert_eq!(stored, (0..10).map(sequence_number).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn a_channel_that_refuses_every_request_alike_costs_a_bounded_number_of_requests() {
+    let stand_in = stand_in().await;
+    let batch = sqs_batch(2_000);
+    for i in 0..2_000 {
+        stand_in.refuse_requests_containing(&format!("m-{i}"), "ValidationException");
+    }
+    let (answer, summary) = forwarder(&stand_in).forward(incoming(batch), None).await.unwrap();
+
+    assert_eq!(reported(&answer).len(), 2_000);
+    // The first request is refused, then both of its halves alike: splitting and the batch stop.
+    assert_eq!(stand_in.requests().len(), 3);
+    assert_eq!(summary.failures.get("ValidationException"), Some(&2_000));
+}
+
+#[tokio::test]
+async fn the_same_message_twice_in_a_batch_is_sent_once_and_both_are_answered_by_its_fate() {
+    let stand_in = stand_in().await;
+    let event = records(vec![
+        sqs_record("m-1", &audit_json("1")),
+        sqs_record("m-2", &audit_json("2")),
+        sqs_record("m-1", &audit_json("1")),
+        sqs_record("m-3", &audit_json("3")),
+        sqs_record("m-3", &audit_json("3")),
+    ]);
+    stand_in.fail_event("m-3", "InvalidData", 1);
+    let (answer, summary) = forwarder(&stand_in).forward(incoming(event), None).await.unwrap();
+
+    let stored: Vec<String> = stand_in.stored().into_iter().map(|event| event.id).collect();
+    assert_eq!(stored, ["m-1", "m-2"]);
+    assert_eq!(stand_in.requests().iter().map(|request| request.ids.len()).sum::<usize>(), 3);
+    assert_eq!(reported(&answer), ["m-3"]);
+    assert_eq!(summary.failures.get("InvalidData"), Some(&2));
+    assert_eq!(summary.ingested, 3);
+}
+
+#[tokio::test]
+async fn a_throttle_episode_of_twelve_seconds_ends_with_every_record_ingested_in_one_invocation() {
+    let stand_in = stand_in().await;
+    stand_in.set_latency(Duration::from_millis(50));
+    stand_in.throttle_for(Duration::from_secs(12));
+    let event = records(
+        (0..500)
+            .map(|i| kinesis_record(&sequence_number(i), audit_json(&format!("t-{i}")).as_bytes()))
+            .collect(),
+    );
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(60);
+    let (answer, summary) = forwarder(&stand_in).forward(incoming(event), Some(deadline)).await.unwrap();
+
+    assert_eq!(reported(&answer), Vec::<String>::new());
+    assert_eq!(stand_in.stored().len(), 500);
+    assert!(started.elapsed() > Duration::from_secs(12));
+    assert!(summary.send.throttled_requests > 0);
+    println!("throttled requests {} of {}", summary.send.throttled_requests, summary.send.requests);
 }

@@ -101,12 +101,15 @@ async fn deliver<C: Channel>(
     (report, confirmed)
 }
 
+/// A limiter that has grown to the account's quota, as after many clean batches.
 fn fast_limiter() -> Limiter {
     let limiter = Limiter::new(None);
     let now = Instant::now();
-    for _ in 0..100 {
+    for _ in 0..1_000 {
+        let _ = limiter.try_acquire(now);
         limiter.on_clean(now);
     }
+    assert_eq!(limiter.rate(), 100.0);
     limiter
 }
 

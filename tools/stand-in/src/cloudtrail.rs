@@ -67,6 +67,10 @@ pub enum Fault {
     DropBeforeStore,
     /// Store the request's valid events, then close the connection without answering.
     DropAfterStore,
+    /// Never answer: the request hangs until the client gives up on it.
+    Hang,
+    /// Answer normally: a place in the queue of faults for a request that meets none.
+    Pass,
 }
 
 /// Random faults, drawn per request and per event from a seeded generator.
@@ -78,8 +82,10 @@ pub struct Chaos {
     pub server_error: f64,
     pub drop_before_store: f64,
     pub drop_after_store: f64,
-    /// Chance that an event fails with `Throttling` or `InternalFailure`.
+    /// Chance that an event fails with `InternalFailure`.
     pub event_failure: f64,
+    /// Chance that an event fails with `Throttling`, as when the account's rate is exceeded.
+    pub event_throttle: f64,
     /// Extra latency per request, drawn uniformly up to this.
     pub max_latency: Duration,
 }
@@ -133,6 +139,8 @@ struct State {
     /// Requests holding one of these ids are refused whole with the given code.
     refusals: HashMap<String, String>,
     latency: Duration,
+    /// Every request until then is throttled.
+    throttle_until: Option<Instant>,
     chaos: Option<Chaos>,
     /// How often each chaos key was drawn for.
     draws: HashMap<String, u64>,
@@ -254,6 +262,11 @@ impl StandIn {
     }
 
     /// Every request waits this long before it is handled.
+    /// Throttles every request, whole, for the next `episode`, as a busy account does.
+    pub fn throttle_for(&self, episode: Duration) {
+        self.state().throttle_until = Some(Instant::now() + episode);
+    }
+
     pub fn set_latency(&self, latency: Duration) {
         self.state().latency = latency;
     }
@@ -379,7 +392,8 @@ async fn judge_and_store(
     let (checked, latency, fault) = {
         let mut state = lock(state);
         let checked = checked.and_then(|events| refuse(events, &state.refusals));
-        let queued = state.faults.pop_front();
+        let throttling = state.throttle_until.is_some_and(|until| Instant::now() < until);
+        let queued = if throttling { Some(Fault::Throttle) } else { state.faults.pop_front() };
         let (fault, extra) = match queued {
             Some(fault) => (Some(fault), Duration::ZERO),
             None if checked.is_ok() => roll_request(&mut state, &ids),
@@ -400,7 +414,11 @@ async fn judge_and_store(
                 accept(&events, state);
                 None
             }
-            None => Some(accept(&events, state)),
+            Some(Fault::Hang) => {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                None
+            }
+            Some(Fault::Pass) | None => Some(accept(&events, state)),
         },
     };
     (response, ids)
@@ -411,7 +429,9 @@ fn check_request(request: &Request, settings: &Settings) -> Result<Vec<Value>, R
     if request.method != "POST" || request.path != "/PutAuditEvents" {
         return Err(error(404, "UnknownOperationException", "only POST /PutAuditEvents is served"));
     }
-    sigv4::verify(request, "cloudtrail-data", ACCESS_KEY_ID, SECRET_ACCESS_KEY)
+    // Requests must go to the channel's Region: a channel lives in one.
+    let region = settings.channel_arn.split(':').nth(3).unwrap_or_default();
+    sigv4::verify(request, "cloudtrail-data", region, ACCESS_KEY_ID, SECRET_ACCESS_KEY)
         .map_err(|why| error(403, "InvalidSignatureException", &why.0))?;
     let channel = request.query_param("channelArn").unwrap_or_default();
     // The API model's pattern for channelArn is ^arn:.*$: a bare channel ID is refused whole.
@@ -570,10 +590,10 @@ fn chaos_failure(state: &mut State, id: &str) -> Option<EventFailure> {
     let seen = state.draws.entry(format!("event:{id}")).or_insert(0);
     *seen += 1;
     let roll = draw(chaos.seed, "event", id, *seen);
-    if roll >= chaos.event_failure {
+    if roll >= chaos.event_failure + chaos.event_throttle {
         return None;
     }
-    let code = if roll < chaos.event_failure / 2.0 { "Throttling" } else { "InternalFailure" };
+    let code = if roll < chaos.event_throttle { "Throttling" } else { "InternalFailure" };
     Some((code.into(), "failure injected by the stand-in's chaos".into()))
 }
 

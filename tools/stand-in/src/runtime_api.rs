@@ -38,6 +38,8 @@ struct Invocation {
 struct State {
     queue: VecDeque<Invocation>,
     results: HashMap<String, InvocationResult>,
+    /// When each answer arrived, in epoch milliseconds, to compare with its deadline.
+    answered_ms: HashMap<String, u64>,
     first_next: Option<Instant>,
     init_error: Option<Value>,
     counter: u64,
@@ -106,6 +108,11 @@ impl RuntimeApi {
         }
     }
 
+    /// When the answer to `request_id` arrived, in epoch milliseconds like its deadline.
+    pub fn answered_ms(&self, request_id: &str) -> Option<u64> {
+        self.state().answered_ms.get(request_id).copied()
+    }
+
     /// When the function first asked for work: the end of its cold start.
     pub fn first_next(&self) -> Option<Instant> {
         self.state().first_next
@@ -158,7 +165,13 @@ async fn route(request: &Request, state: &Mutex<State>, changed: &Notify) -> Res
         } else {
             InvocationResult::Error(body())
         };
-        lock(state).results.insert(request_id.to_owned(), result);
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_millis() as u64);
+        let mut state = lock(state);
+        state.results.insert(request_id.to_owned(), result);
+        state.answered_ms.insert(request_id.to_owned(), now_ms);
+        drop(state);
         changed.notify_waiters();
         return accepted();
     }

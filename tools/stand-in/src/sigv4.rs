@@ -13,6 +13,7 @@ pub struct SignatureError(pub String);
 pub fn verify(
     request: &Request,
     service: &str,
+    expected_region: &str,
     access_key_id: &str,
     secret_access_key: &str,
 ) -> Result<(), SignatureError> {
@@ -38,6 +39,11 @@ pub fn verify(
     let [key, date, region, scope_service, "aws4_request"] = scope[..] else {
         return fail("malformed credential scope");
     };
+    if region != expected_region {
+        return Err(SignatureError(format!(
+            "signed for Region {region:?}, not the channel's {expected_region:?}"
+        )));
+    }
     if scope_service != service {
         return Err(SignatureError(format!("signed for service {scope_service:?}, not {service:?}")));
     }

@@ -1,0 +1,114 @@
+//! The answer is never late at the template's memory size. Lambda gives a 128 MB function about
+//! 7% of a CPU; here the binary runs in a cgroup-v1 CPU group with that quota (7,236 µs every
+//! 100,000 µs), takes the largest batches Lambda sends while the service hangs, and must answer
+//! before its deadline. Without the cgroup (not root, no cgroup v1) the test says so and skips.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use cloudtrail_data_stand_in::fixtures::{audit_event_of_len, lambda_environment};
+use cloudtrail_data_stand_in::{InvocationResult, RuntimeApi, StandIn};
+use common::*;
+use serde_json::Value;
+use tokio::process::Command;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_cloudtrail-lake-forwarder");
+
+/// A CPU cgroup with 128 MB's share of a core, removed when dropped.
+struct CpuShare(PathBuf);
+
+impl CpuShare {
+    fn create() -> Result<CpuShare, String> {
+        let root = PathBuf::from("/sys/fs/cgroup/cpu");
+        let group = root.join(format!("cloudtrail-forwarder-test-{}", std::process::id()));
+        std::fs::create_dir_all(&group)
+            .map_err(|error| format!("cannot create {}: {error}", group.display()))?;
+        let share = CpuShare(group);
+        let write = |file: &str, value: &str| {
+            std::fs::write(share.0.join(file), value).map_err(|error| format!("cannot write {file}: {error}"))
+        };
+        write("cpu.cfs_period_us", "100000")?;
+        write("cpu.cfs_quota_us", "7236")?;
+        Ok(share)
+    }
+}
+
+impl Drop for CpuShare {
+    fn drop(&mut self) {
+        // The group can only go once its processes have ended.
+        for _ in 0..50 {
+            if std::fs::remove_dir(&self.0).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64
+}
+
+/// Runs the binary at 128 MB's CPU share against a service that never answers, invokes it with
+/// `batch` and a deadline `budget` away, and returns how long before the deadline it answered
+/// (negative: late) with the answer.
+async fn answer_margin(share: &CpuShare, batch: &Value, budget: Duration) -> (i64, Value) {
+    let stand_in: StandIn = stand_in().await;
+    stand_in.set_latency(Duration::from_secs(3600));
+    let runtime = RuntimeApi::start().await.unwrap();
+    let procs = share.0.join("cgroup.procs");
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(format!("echo $$ > {} && exec {BINARY}", procs.display()))
+        .env_clear()
+        .envs(lambda_environment(&runtime.address(), &stand_in))
+        .env("AWS_LAMBDA_LOG_FORMAT", "Text")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let payload = batch.to_string().into_bytes();
+    let deadline_ms = now_ms() + budget.as_millis() as u64;
+    let request_id = runtime.invoke_raw(payload, deadline_ms);
+    let result = runtime.result(&request_id, budget + Duration::from_secs(30)).await;
+    child.start_kill().ok();
+    let _ = child.wait().await;
+    let Some(InvocationResult::Response(answer)) = result else { panic!("no answer: {result:?}") };
+    let answered_ms = runtime.answered_ms(&request_id).unwrap();
+    (deadline_ms as i64 - answered_ms as i64, answer)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_largest_batches_are_answered_before_the_deadline_at_128_mb_of_cpu() {
+    let share = match CpuShare::create() {
+        Ok(share) => share,
+        Err(why) => {
+            eprintln!("SKIPPED the_largest_batches_are_answered_before_the_deadline_at_128_mb_of_cpu: {why}");
+            return;
+        }
+    };
+    // The largest batches: 10,000 Kinesis records, and 10,000 SQS messages. With the fields
+    // Lambda puts around each record, 10,000 of the smallest valid audit events already pass the
+    // 6 MB invocation limit, so these batches are larger than any Lambda can send.
+    let kinesis = records(
+        (0..10_000)
+            .map(|i| kinesis_record(&sequence_number(i), audit_event_of_len(i, 300, "x").as_bytes()))
+            .collect(),
+    );
+    let sqs = records(
+        (0..10_000).map(|i| sqs_record(&format!("m-{i:05}"), &audit_event_of_len(i, 300, "x"))).collect(),
+    );
+    for (name, batch) in [("kinesis", &kinesis), ("sqs", &sqs)] {
+        let size = batch.to_string().len();
+        assert!(size >= 6_000_000, "{name}: {size} bytes");
+        let (margin_ms, answer) = answer_margin(&share, batch, Duration::from_secs(20)).await;
+        println!("{name}: {size} bytes, answered {margin_ms} ms before the deadline");
+        let reported = answer["batchItemFailures"].as_array().unwrap().len();
+        assert_eq!(reported, if name == "kinesis" { 1 } else { 10_000 }, "{name}");
+        assert!(margin_ms > 0, "{name}: answered {} ms after the deadline", -margin_ms);
+    }
+}
