@@ -268,6 +268,7 @@ fn report(settings: &FleetSettings, shared: &Shared, wall_time: Duration) -> Fle
         unique_stored: measured.unique_stored,
         requests: measured.requests,
         throttled_requests: measured.throttled_requests,
+        throttled_per_second: measured.throttled_per_second,
         peak_requests_in_flight: shared.stand_in.peak_in_flight(),
         invocations: *lock(&shared.invocations),
         wall_time,

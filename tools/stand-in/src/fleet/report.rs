@@ -56,6 +56,9 @@ pub struct FleetReport {
     pub unique_stored: usize,
     pub requests: usize,
     pub throttled_requests: usize,
+    /// Throttled requests in each second from the first request: where the fleet spent them,
+    /// finding its shares at cold start or probing later.
+    pub throttled_per_second: Vec<usize>,
     /// The most requests the stand-in was handling at once.
     pub peak_requests_in_flight: usize,
     pub invocations: Invocations,
@@ -77,6 +80,7 @@ pub(crate) struct Measured {
     pub never_stored: usize,
     pub requests: usize,
     pub throttled_requests: usize,
+    pub throttled_per_second: Vec<usize>,
     pub ingest_window: Option<Duration>,
 }
 
@@ -94,12 +98,22 @@ impl Measured {
         let never_stored = message_ids.filter(|id| !first_stored.contains_key(id)).count();
         let first_request = requests.iter().map(|request| request.arrived_at).min();
         let last_new_event = first_stored.values().max().copied();
+        let mut throttled_per_second = Vec::new();
+        for request in requests.iter().filter(|request| request.was_throttled()) {
+            let second = first_request
+                .map_or(0, |first| request.arrived_at.saturating_duration_since(first).as_secs() as usize);
+            if throttled_per_second.len() <= second {
+                throttled_per_second.resize(second + 1, 0);
+            }
+            throttled_per_second[second] += 1;
+        }
         Measured {
             stored: stored.len(),
             unique_stored: first_stored.len(),
             never_stored,
             requests: requests.len(),
             throttled_requests: requests.iter().filter(|request| request.was_throttled()).count(),
+            throttled_per_second,
             ingest_window: first_request
                 .zip(last_new_event)
                 .map(|(first, last)| last.saturating_duration_since(first)),
@@ -126,6 +140,12 @@ impl FleetReport {
 
     pub fn share_of_ceiling(&self) -> Option<f64> {
         Some(self.events_per_second()? / self.ceiling_events_per_second()?)
+    }
+
+    /// The throttle timeline, `-` when nothing was throttled.
+    fn throttled_per_second_row(&self) -> Option<String> {
+        let seconds: Vec<String> = self.throttled_per_second.iter().map(usize::to_string).collect();
+        (!seconds.is_empty()).then(|| seconds.join(" / "))
     }
 
     pub fn throttled_share(&self) -> f64 {
@@ -207,6 +227,7 @@ impl FleetReport {
             ("share of ceiling", or_dash(self.share_of_ceiling().map(percent))),
             ("requests", self.requests.to_string()),
             ("throttled requests", with_share(self.throttled_requests, self.requests)),
+            ("throttled in second 1, 2, …", or_dash(self.throttled_per_second_row())),
             ("peak requests in flight at the service", self.peak_requests_in_flight.to_string()),
             ("invocations", invocations.total.to_string()),
             (
@@ -298,6 +319,7 @@ mod tests {
             unique_stored: measured.unique_stored,
             requests: measured.requests,
             throttled_requests: measured.throttled_requests,
+            throttled_per_second: measured.throttled_per_second,
             peak_requests_in_flight: 1,
             invocations: Invocations::default(),
             wall_time: Duration::from_secs(3),
@@ -324,7 +346,8 @@ mod tests {
         let events =
             [stored("a", at(100)), stored("b", at(200)), stored("a", at(1_500)), stored("c", at(2_000))];
         let requests =
-            [request(Some("ThrottlingException"), at(0)), request(None, at(50)), request(None, at(60))];
+            [request(Some("ThrottlingException"), at(0)), request(None, at(50)), request(None, at(60)),
+             request(Some("ThrottlingException"), at(2_100))];
         let measured = Measured::of(["a", "b", "c", "d"].into_iter(), &events, &requests);
         let report = report(measured, drained(4), Vec::new());
 
@@ -333,8 +356,10 @@ mod tests {
         assert_eq!(report.ingest_window, Some(Duration::from_secs(2)));
         assert_eq!(report.events_per_second(), Some(1.5));
         assert_eq!(report.ceiling_events_per_second(), Some(2_000.0));
-        assert_eq!(report.throttled_requests, 1);
-        assert!((report.throttled_share() - 1.0 / 3.0).abs() < 1e-9);
+        assert_eq!(report.throttled_requests, 2);
+        assert_eq!(report.throttled_per_second, [1, 0, 1]);
+        assert_eq!(report.throttled_per_second_row().as_deref(), Some("1 / 0 / 1"));
+        assert!((report.throttled_share() - 2.0 / 4.0).abs() < 1e-9);
     }
 
     #[test]
