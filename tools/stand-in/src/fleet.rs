@@ -75,7 +75,7 @@ impl FleetSettings {
         FleetSettings {
             binary: binary.into(),
             environments: 8,
-            messages: 20_000,
+            messages: 60_000,
             event_bytes: 1024,
             batch_size: 500,
             account_quota: Some(Quota { requests_per_second: 20.0, burst: 20.0 }),

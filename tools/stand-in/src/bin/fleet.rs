@@ -13,7 +13,7 @@
 //! | --- | --- | --- |
 //! | `--binary PATH` | `target/release/cloudtrail-lake-forwarder` | the function binary |
 //! | `--environments N` | 8 | execution environments (processes) |
-//! | `--events N` | 20000 | messages in the queue, one audit event each |
+//! | `--events N` | 60000 | messages in the queue, one audit event each (30 s of the quota: a sustained run, not only the fleet's cold start) |
 //! | `--event-bytes N` | 1024 | size of each audit event |
 //! | `--batch-size N` | 500 | the event source mapping's `BatchSize` |
 //! | `--account-rps R` | 20 | the account quota, requests per second |
