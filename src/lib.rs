@@ -101,23 +101,19 @@ impl Prepared {
 /// behind a rejection. The handler, the tests and the benchmarks all call this.
 pub fn prepare(event: IncomingEvent, intake: &Intake) -> Result<Prepared, EventError> {
     let mut batch = source::decode(event)?;
-    let per_record = audit_events(batch.source, &mut batch.records, intake);
-    let count = per_record.iter().map(Vec::len).sum();
-    let (mut units, mut owner) = (Vec::with_capacity(count), Vec::with_capacity(count));
-    let (mut events, mut outcomes) = (Vec::with_capacity(count), Vec::with_capacity(count));
-    for (index, (record, record_units)) in batch.records.iter().zip(per_record).enumerate() {
-        for unit in record_units {
-            units.push(record.metadata());
-            owner.push(index);
-            match unit {
-                Ok(event) => {
-                    events.push(Some(event));
-                    outcomes.push(None);
-                }
-                Err(rejection) => {
-                    events.push(None);
-                    outcomes.push(Some(Outcome::Rejected(rejection)));
-                }
+    let (all, owner) = audit_events(batch.source, &mut batch.records, intake);
+    let mut units = Vec::with_capacity(all.len());
+    let (mut events, mut outcomes) = (Vec::with_capacity(all.len()), Vec::with_capacity(all.len()));
+    for (unit, &index) in all.into_iter().zip(&owner) {
+        units.push(batch.records[index].metadata());
+        match unit {
+            Ok(event) => {
+                events.push(Some(event));
+                outcomes.push(None);
+            }
+            Err(rejection) => {
+                events.push(None);
+                outcomes.push(Some(Outcome::Rejected(rejection)));
             }
         }
     }
@@ -281,26 +277,39 @@ impl Forwarder {
 /// Below this many records, one thread maps them sooner than starting others would help.
 const PARALLEL_MAPPING_MIN_RECORDS: usize = 1024;
 
-/// Each record's audit events, moving the payload out of the record (what is left in it is
-/// empty).
+/// Each record's audit events, in record order, with the index of the record each came from;
+/// the payloads are moved out of the records (what is left in them is empty).
 ///
 /// Large batches are split over the cores Lambda gives the function (two from 1,769 MB of
 /// memory); records keep their order, and each is mapped exactly as on one thread.
-fn audit_events(source: Option<Source>, records: &mut [Record], intake: &Intake) -> Vec<Units> {
+fn audit_events(source: Option<Source>, records: &mut [Record], intake: &Intake) -> (Units, Vec<usize>) {
     let threads = std::thread::available_parallelism().map_or(1, |cores| cores.get().min(4));
-    let chunk_units = |records: &mut [Record]| -> Vec<Units> {
-        records.iter_mut().map(|record| intake.audit_events(source, record)).collect()
+    let chunk_units = |first: usize, records: &mut [Record]| -> (Units, Vec<usize>) {
+        let mut units = Vec::with_capacity(records.len());
+        let mut owner = Vec::with_capacity(records.len());
+        for (offset, record) in records.iter_mut().enumerate() {
+            let count = intake.audit_events(source, record, &mut units);
+            owner.extend(std::iter::repeat_n(first + offset, count));
+        }
+        (units, owner)
     };
     if threads < 2 || records.len() < PARALLEL_MAPPING_MIN_RECORDS {
-        return chunk_units(records);
+        return chunk_units(0, records);
     }
     let chunk = records.len().div_ceil(threads);
     std::thread::scope(|scope| {
-        let workers: Vec<_> =
-            records.chunks_mut(chunk).map(|records| scope.spawn(move || chunk_units(records))).collect();
-        workers
-            .into_iter()
-            .flat_map(|worker| worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-            .collect()
+        let workers: Vec<_> = records
+            .chunks_mut(chunk)
+            .enumerate()
+            .map(|(index, records)| scope.spawn(move || chunk_units(index * chunk, records)))
+            .collect();
+        let (mut units, mut owner) = (Vec::with_capacity(chunk * threads), Vec::new());
+        for worker in workers {
+            let (chunk_units, chunk_owner) =
+                worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            units.extend(chunk_units);
+            owner.extend(chunk_owner);
+        }
+        (units, owner)
     })
 }

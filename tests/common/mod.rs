@@ -86,12 +86,14 @@ pub fn audit_json(uid: &str) -> String {
     .to_string()
 }
 
-/// A valid event padded to `len` bytes with an `additionalEventData` string.
+/// A valid event padded to `len` bytes with a `requestParameters.padding` string (valid up
+/// to the schema's 100 kB for requestParameters; longer ones test the size limits).
 pub fn audit_json_of_len(uid: &str, len: usize) -> String {
     let base = audit_json(uid);
-    let frame = base.len() + r#","additionalEventData":{"padding":""}"#.len();
+    let frame = base.len() + r#","padding":"""#.len();
     let padding = "x".repeat(len.saturating_sub(frame));
-    let text = format!("{},\"additionalEventData\":{{\"padding\":\"{padding}\"}}}}", &base[..base.len() - 1]);
+    let text =
+        base.replacen(r#""currency":"EUR"}"#, &format!(r#""currency":"EUR","padding":"{padding}"}}"#), 1);
     assert_eq!(text.len(), len.max(frame));
     text
 }
