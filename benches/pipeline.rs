@@ -1,11 +1,14 @@
-//! The pure stages on one core: read the Lambda event's JSON, decode it, map each record to an
-//! audit event (schema check and SHA-256 checksum) with the handler's own [`prepare`], and pack
-//! the requests. `cargo bench --bench pipeline`
-//! prints time and throughput in bytes of event data; the target is 200 MB/s or more.
+//! The pure stages on one core: read the Lambda event's JSON, decode it, take events out of
+//! their envelopes and map each to an audit event (schema check and SHA-256 checksum) with the
+//! handler's own [`prepare`], and pack the requests. `cargo bench --bench pipeline` prints time
+//! and throughput in bytes of event data (for CloudWatch Logs, of the log events' messages);
+//! the target is 200 MB/s or more.
 
 use base64::Engine as _;
-use cloudtrail_data_stand_in::fixtures::audit_event_of_len;
+use cloudtrail_data_stand_in::fixtures::{audit_event_of_len, cloudwatch_logs_data};
+use cloudtrail_lake_forwarder::config::{ChannelArn, Config};
 use cloudtrail_lake_forwarder::incoming::IncomingEvent;
+use cloudtrail_lake_forwarder::intake::Intake;
 use cloudtrail_lake_forwarder::{batch, prepare};
 use divan::counter::BytesCount;
 use divan::Bencher;
@@ -30,6 +33,29 @@ fn kinesis_event(records: usize, len: usize) -> (Value, u64) {
     (json!({ "Records": records }), bytes)
 }
 
+/// `records` Kinesis records from a CloudWatch Logs subscription, each holding `per_record`
+/// log events whose messages are schema events of `len` bytes.
+fn cloudwatch_event(records: usize, per_record: usize, len: usize) -> (Value, u64) {
+    let mut bytes = 0;
+    let records: Vec<Value> = (0..records)
+        .map(|i| {
+            let events: Vec<(String, i64, String)> = (0..per_record)
+                .map(|j| {
+                    let message = audit_event_of_len(i * per_record + j, len, "a\"b ");
+                    bytes += message.len() as u64;
+                    (format!("{:056}", i * per_record + j), 1_764_149_400_000, message)
+                })
+                .collect();
+            let data = cloudwatch_logs_data("/app/audit", &events);
+            json!({"eventSource": "aws:kinesis", "eventSourceARN": "arn:aws:kinesis:us-east-1:123456789012:stream/s",
+                   "kinesis": {"sequenceNumber": format!("4963567093412806740612094{i:031}"),
+                               "data": base64::engine::general_purpose::STANDARD.encode(data),
+                               "approximateArrivalTimestamp": 1764149400.0}})
+        })
+        .collect();
+    (json!({ "Records": records }), bytes)
+}
+
 fn sqs_event(records: usize, len: usize) -> (Value, u64) {
     let mut bytes = 0;
     let records: Vec<Value> = (0..records)
@@ -45,9 +71,9 @@ fn sqs_event(records: usize, len: usize) -> (Value, u64) {
 
 /// Read the event as the runtime hands it over, then the handler's own pure chain
 /// ([`prepare`]: decode and map) and the packing; returns the request count.
-fn prepare_and_pack(event: &[u8]) -> usize {
+fn prepare_and_pack(event: &[u8], intake: &Intake) -> usize {
     let incoming: IncomingEvent = serde_json::from_slice(event).expect("a JSON event");
-    let prepared = prepare(incoming).expect("a valid batch");
+    let prepared = prepare(incoming, intake).expect("a valid batch");
     let events = prepared.events.iter().enumerate().filter_map(|(i, event)| {
         let event = event.as_ref()?;
         Some((i, event.id.as_str(), event.encoded_len))
@@ -57,7 +83,10 @@ fn prepare_and_pack(event: &[u8]) -> usize {
 
 fn run(bencher: Bencher, (event, bytes): (Value, u64)) {
     let text = event.to_string().into_bytes();
-    bencher.counter(BytesCount::new(bytes)).bench_local(|| prepare_and_pack(&text));
+    let channel =
+        ChannelArn::parse("arn:aws:cloudtrail:us-east-1:123456789012:channel/bench").expect("an ARN");
+    let intake = Intake::of(&Config::for_channel(channel));
+    bencher.counter(BytesCount::new(bytes)).bench_local(|| prepare_and_pack(&text, &intake));
 }
 
 #[divan::bench(args = [1, 100, 10_000])]
@@ -79,4 +108,10 @@ fn sqs_60kb(bencher: Bencher, records: usize) {
 #[divan::bench(args = [1, 100, 10_000], sample_count = 3, sample_size = 1)]
 fn kinesis_60kb(bencher: Bencher, records: usize) {
     run(bencher, kinesis_event(records, 60 * 1024));
+}
+
+/// CloudWatch Logs: 100 log events of 1 KB per record, gzip inflated and each event checked.
+#[divan::bench(args = [1, 100])]
+fn cloudwatch_logs_1kb_x100(bencher: Bencher, records: usize) {
+    run(bencher, cloudwatch_event(records, 100, 1024));
 }

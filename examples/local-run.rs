@@ -4,12 +4,16 @@
 //! what the stand-in ingested.
 //!
 //! `cargo run --example local-run -- events/sqs-standard.json`
+//!
+//! A sample with a mapping beside it (`events/NAME.mapping.json`) runs with that mapping, as
+//! `EVENT_MAPPING_FILE` would give it.
 
 use aws_sdk_cloudtraildata::config::{BehaviorVersion, Credentials, Region};
 use cloudtrail_data_stand_in::cloudtrail::{ACCESS_KEY_ID, SECRET_ACCESS_KEY};
 use cloudtrail_data_stand_in::{Settings, StandIn};
 use cloudtrail_lake_forwarder::config::{ChannelArn, Config};
 use cloudtrail_lake_forwarder::incoming::IncomingEvent;
+use cloudtrail_lake_forwarder::mapping::Mapping;
 use cloudtrail_lake_forwarder::{send, Forwarder};
 use lambda_runtime::{Context, LambdaEvent};
 
@@ -37,7 +41,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build();
     let channel =
         ChannelArn::parse(&stand_in.settings().channel_arn).ok_or("the stand-in's channel is an ARN")?;
-    let config = Config::for_channel(channel);
+    let mut config = Config::for_channel(channel);
+    let mapping_path = path.replace(".json", ".mapping.json");
+    if let Ok(mapping) = std::fs::read_to_string(&mapping_path) {
+        println!("Mapping payloads with {mapping_path}");
+        config.mapping = Some(std::sync::Arc::new(Mapping::parse(&mapping)?));
+    }
     let forwarder = Forwarder::new(aws_sdk_cloudtraildata::Client::from_conf(sdk_config), &config);
 
     println!("Invoking the handler with {path}");

@@ -3,13 +3,18 @@
 //!
 //! The schema check reads the payload once with a visitor that borrows its strings and skips
 //! what the integration schema does not constrain, so the cost stays near one pass over the
-//! bytes. Its errors are built here, never from the payload, so a rejection can be logged.
+//! bytes. It checks what the service checks, before a record costs a request: required
+//! fields and lengths, objects where the schema wants objects and their sizes, the source IP
+//! address, a real calendar `eventTime`. Its errors are built here, never from the payload,
+//! so a rejection can be logged.
 
 use std::borrow::Cow;
 use std::fmt;
+use std::net::IpAddr;
 
 use base64::Engine as _;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
 use crate::batch::{self, MAX_REQUEST_BYTES};
@@ -44,8 +49,28 @@ pub fn audit_event(
         return Err(Rejection::TooLarge { bytes: batch::request_len(1, encoded_len) });
     }
     check_schema(&event_data)?;
+    Ok(checked_event(id, event_data, encoded_len))
+}
+
+/// The audit event for `event_data` that already passed [`check_schema`], under `id`: the
+/// request size bound and the checksum.
+pub fn schema_event(id: String, event_data: String) -> Result<AuditEvent, Rejection> {
+    let encoded_len = batch::encoded_event_len(&id, &event_data);
+    if batch::request_len(1, encoded_len) > MAX_REQUEST_BYTES {
+        return Err(Rejection::TooLarge { bytes: batch::request_len(1, encoded_len) });
+    }
+    Ok(checked_event(id, event_data, encoded_len))
+}
+
+fn checked_event(id: String, event_data: String, encoded_len: usize) -> AuditEvent {
     let checksum = checksum(&event_data);
-    Ok(AuditEvent { id, event_data, checksum, encoded_len })
+    AuditEvent { id, event_data, checksum, encoded_len }
+}
+
+/// The audit event `id` for a record without an identifier: `sha256-` and the hex SHA-256 of
+/// its payload, the same on every delivery.
+pub fn payload_id(event_data: &str) -> String {
+    sha256_id(event_data.as_bytes())
 }
 
 /// base64 of the SHA-256 of the text's bytes: what the service compares `eventDataChecksum` to.
@@ -98,8 +123,16 @@ const REQUIRED: [(&str, usize); 6] = [
 const OPTIONAL: [(&str, usize); 4] =
     [("userAgent", 1024), ("errorCode", 256), ("errorMessage", 256), ("sourceIPAddress", usize::MAX)];
 const USER_IDENTITY: [(&str, usize); 2] = [("type", 128), ("principalId", 1024)];
+/// Fields that must be JSON objects, with the most bytes the service takes for each. The
+/// schema says "100 kB" and "28 kB"; the binary reading is the generous one, so the forwarder
+/// never rejects what the service would take (over it, the service's FieldTooLong still
+/// reports the record).
+const OBJECTS: [(&str, usize); 3] =
+    [("requestParameters", 100 * 1024), ("responseElements", 100 * 1024), ("additionalEventData", 28 * 1024)];
 
-fn check_schema(event_data: &str) -> Result<(), Rejection> {
+/// Checks `event_data` against the integration schema as the service checks it; the
+/// rejection names the first rule it breaks.
+pub fn check_schema(event_data: &str) -> Result<(), Rejection> {
     let mut deserializer = serde_json::Deserializer::from_str(event_data);
     let node = Level::Event.deserialize(&mut deserializer).and_then(|node| {
         deserializer.end()?;
@@ -109,6 +142,7 @@ fn check_schema(event_data: &str) -> Result<(), Rejection> {
         Ok(Node::Object(members)) => members,
         Ok(Node::Str(_)) => return Err(Rejection::NotAnObject { found: "a string" }),
         Ok(Node::Other(found)) => return Err(Rejection::NotAnObject { found }),
+        Ok(Node::Raw(_)) => return Err(Rejection::NotAnObject { found: "unreadable" }),
         Err(error) => return Err(not_json(&error)),
     };
     reject_duplicates(&members)?;
@@ -116,7 +150,7 @@ fn check_schema(event_data: &str) -> Result<(), Rejection> {
         let value = string_field(&members, field, "", true)?.unwrap_or_default();
         check_required(field, value, limit)?;
         match field {
-            "eventTime" if !is_event_time(value) => return Err(Rejection::BadEventTime),
+            "eventTime" if !crate::time::is_schema_time(value) => return Err(Rejection::BadEventTime),
             "recipientAccountId" if value.len() != 12 || !value.bytes().all(|b| b.is_ascii_digit()) => {
                 return Err(Rejection::BadRecipientAccountId)
             }
@@ -126,19 +160,45 @@ fn check_schema(event_data: &str) -> Result<(), Rejection> {
     for (field, limit) in OPTIONAL {
         if let Some(value) = string_field(&members, field, "", false)? {
             check_length(field, value, limit)?;
+            if field == "sourceIPAddress" && value.parse::<IpAddr>().is_err() {
+                return Err(Rejection::BadSourceIpAddress);
+            }
         }
+    }
+    for (field, limit) in OBJECTS {
+        check_object(find(&members, field)?, field, limit)?;
     }
     let identity = match find(&members, "userIdentity")? {
         Some(Node::Object(identity)) => identity,
         Some(Node::Str(_)) => return Err(wrong_type("userIdentity", "an object", "a string")),
         Some(Node::Other(found)) => return Err(wrong_type("userIdentity", "an object", found)),
-        None => return Err(Rejection::MissingField { field: "userIdentity" }),
+        Some(Node::Raw(_)) | None => return Err(Rejection::MissingField { field: "userIdentity" }),
     };
     for (field, limit) in USER_IDENTITY {
         let value = string_field(identity, field, "userIdentity.", true)?.unwrap_or_default();
         check_required(qualified("userIdentity.", field), value, limit)?;
     }
+    check_object(find(identity, "details")?, "userIdentity.details", usize::MAX)?;
     Ok(())
+}
+
+/// A field the schema wants as a JSON object, when present (null counts as absent), within
+/// `limit` bytes of JSON text.
+fn check_object(node: Option<&Node<'_>>, field: &'static str, limit: usize) -> Result<(), Rejection> {
+    let Some(Node::Raw(raw)) = node else {
+        return Ok(());
+    };
+    let text = raw.get();
+    let found = match text.as_bytes().first() {
+        Some(b'{') if text.len() <= limit => return Ok(()),
+        Some(b'{') => return Err(Rejection::FieldTooLarge { field, limit, bytes: text.len() }),
+        Some(b'n') => return Ok(()),
+        Some(b'[') => "an array",
+        Some(b'"') => "a string",
+        Some(b't' | b'f') => "a boolean",
+        _ => "a number",
+    };
+    Err(wrong_type(field, "an object", found))
 }
 
 type Members<'a> = Vec<(Cow<'a, str>, Node<'a>)>;
@@ -150,6 +210,7 @@ fn reject_duplicates(members: &Members<'_>) -> Result<(), Rejection> {
             let field = REQUIRED
                 .iter()
                 .chain(&OPTIONAL)
+                .chain(&OBJECTS)
                 .map(|(field, _)| *field)
                 .find(|field| key == field)
                 .unwrap_or("userIdentity");
@@ -179,7 +240,9 @@ fn string_field<'n>(
         Some(Node::Str(value)) => Ok(Some(value)),
         Some(Node::Other("null")) | None if !required => Ok(None),
         Some(Node::Other(found)) => Err(wrong_type(qualified(prefix, field), "a string", found)),
-        Some(Node::Object(_)) => Err(wrong_type(qualified(prefix, field), "a string", "an object")),
+        Some(Node::Object(_) | Node::Raw(_)) => {
+            Err(wrong_type(qualified(prefix, field), "a string", "an object"))
+        }
         None => Err(Rejection::MissingField { field: qualified(prefix, field) }),
     }
 }
@@ -216,32 +279,8 @@ fn wrong_type(field: &'static str, expected: &'static str, found: &'static str) 
     Rejection::WrongType { field, expected, found }
 }
 
-/// `yyyy-MM-ddTHH:mm:ssZ` with fields in range.
-fn is_event_time(value: &str) -> bool {
-    let b = value.as_bytes();
-    let digits = |range: std::ops::Range<usize>| -> Option<u32> {
-        b.get(range.clone())?
-            .iter()
-            .try_fold(0u32, |n, &d| d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0')))
-    };
-    let shape = b.len() == 20
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b[10] == b'T'
-        && b[13] == b':'
-        && b[16] == b':'
-        && b[19] == b'Z';
-    shape
-        && digits(0..4).is_some()
-        && digits(5..7).is_some_and(|month| (1..=12).contains(&month))
-        && digits(8..10).is_some_and(|day| (1..=31).contains(&day))
-        && digits(11..13).is_some_and(|hour| hour <= 23)
-        && digits(14..16).is_some_and(|minute| minute <= 59)
-        && digits(17..19).is_some_and(|second| second <= 60)
-}
-
 /// A syntax error's message from serde_json names the problem and position, never the input.
-fn not_json(error: &serde_json::Error) -> Rejection {
+pub(crate) fn not_json(error: &serde_json::Error) -> Rejection {
     let problem = match error.classify() {
         serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
             let message = error.to_string();
@@ -260,6 +299,8 @@ fn not_json(error: &serde_json::Error) -> Rejection {
 enum Node<'a> {
     Str(Cow<'a, str>),
     Object(Members<'a>),
+    /// A field that must be an object, kept as its text to measure it.
+    Raw(&'a RawValue),
     Other(&'static str),
 }
 
@@ -268,6 +309,8 @@ enum Node<'a> {
 enum Level {
     Event,
     UserIdentity,
+    /// A value whose text is kept: the objects the schema bounds.
+    Raw,
     Leaf,
 }
 
@@ -277,7 +320,9 @@ impl Level {
         match self {
             Level::Event if key == "userIdentity" => Some(Level::UserIdentity),
             Level::Event if known(&REQUIRED) || known(&OPTIONAL) => Some(Level::Leaf),
+            Level::Event if known(&OBJECTS) => Some(Level::Raw),
             Level::UserIdentity if known(&USER_IDENTITY) => Some(Level::Leaf),
+            Level::UserIdentity if key == "details" => Some(Level::Raw),
             _ => None,
         }
     }
@@ -328,7 +373,7 @@ impl<'de> Visitor<'de> for NodeVisitor {
         Ok(Node::Other("an array"))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node<'de>, A::Error> {
-        if let Level::Leaf = self.0 {
+        if let Level::Leaf | Level::Raw = self.0 {
             while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
             return Ok(Node::Other("an object"));
         }
@@ -336,6 +381,7 @@ impl<'de> Visitor<'de> for NodeVisitor {
         while let Some(key) = map.next_key_seed(Level::Leaf)? {
             let Node::Str(key) = key else { continue };
             match self.0.child(&key) {
+                Some(Level::Raw) => members.push((key, Node::Raw(map.next_value::<&'de RawValue>()?))),
                 Some(level) => members.push((key, map.next_value_seed(level)?)),
                 None => {
                     map.next_value::<IgnoredAny>()?;

@@ -7,6 +7,10 @@
 
 use std::fmt;
 use std::num::NonZeroUsize;
+use std::sync::Arc;
+
+use crate::envelope::EnvelopeSetting;
+use crate::mapping::{Mapping, MappingError};
 
 /// How many `PutAuditEvents` requests one invocation keeps in flight when the variable is unset.
 ///
@@ -40,6 +44,11 @@ pub struct Config {
     pub metrics_namespace: String,
     /// The `FunctionName` dimension of the metrics (`AWS_LAMBDA_FUNCTION_NAME`, set by Lambda).
     pub function_name: String,
+    /// Which envelopes records are looked at for (`ENVELOPE`).
+    pub envelope: EnvelopeSetting,
+    /// How payloads that are not schema events are mapped (`EVENT_MAPPING` or
+    /// `EVENT_MAPPING_FILE`); without one they are rejected.
+    pub mapping: Option<Arc<Mapping>>,
 }
 
 impl Config {
@@ -53,6 +62,8 @@ impl Config {
             max_requests_per_second: None,
             metrics_namespace: DEFAULT_NAMESPACE.to_owned(),
             function_name: DEFAULT_FUNCTION_NAME.to_owned(),
+            envelope: EnvelopeSetting::Auto,
+            mapping: None,
         }
     }
 }
@@ -69,6 +80,10 @@ pub enum ConfigError {
     Invalid { variable: &'static str, value: String, expected: &'static str },
     /// A secret variable breaks its rule; its value is not repeated, only its length.
     InvalidSecret { variable: &'static str, length: usize, expected: &'static str },
+    /// The event mapping cannot work; the error names the entry.
+    BadMapping { variable: &'static str, error: MappingError },
+    /// Both ways of giving the mapping are set.
+    TwoMappings,
 }
 
 impl fmt::Display for ConfigError {
@@ -84,6 +99,10 @@ impl fmt::Display for ConfigError {
                 f,
                 "{variable} is not valid ({length} characters; the value is a secret and is not shown): expected {expected}"
             ),
+            ConfigError::BadMapping { variable, error } => write!(f, "{variable} is not a valid event mapping: {error}"),
+            ConfigError::TwoMappings => {
+                f.write_str("EVENT_MAPPING and EVENT_MAPPING_FILE are both set: set one of them")
+            }
         }
     }
 }
@@ -96,6 +115,7 @@ const CHANNEL_ARN_RULE: &str = "the channel's ARN, arn:aws:cloudtrail:REGION:ACC
 const EXTERNAL_ID_RULE: &str = "2 to 1224 characters of letters, digits and _+=,.@:/-";
 const CONCURRENCY_RULE: &str = "a whole number from 1 to 100";
 const RATE_RULE: &str = "a number of requests per second above 0 and at most 100, the account's quota";
+const MAPPING_FILE_RULE: &str = "the path of a readable JSON file in the deployment package";
 const NAMESPACE_RULE: &str =
     "1 to 255 characters of letters, digits and . - _ / # : or space, not starting with AWS/";
 
@@ -161,6 +181,12 @@ impl Config {
         }
         let function_name =
             set("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|| DEFAULT_FUNCTION_NAME.to_owned());
+        let envelope = match set("ENVELOPE") {
+            None => EnvelopeSetting::Auto,
+            Some(value) => EnvelopeSetting::parse(&value)
+                .ok_or_else(|| invalid("ENVELOPE", value, EnvelopeSetting::VALUES))?,
+        };
+        let mapping = mapping(set("EVENT_MAPPING"), set("EVENT_MAPPING_FILE"))?;
 
         Ok(Config {
             channel,
@@ -169,8 +195,27 @@ impl Config {
             max_requests_per_second,
             metrics_namespace,
             function_name,
+            envelope,
+            mapping,
         })
     }
+}
+
+/// The mapping from `EVENT_MAPPING` (the JSON itself) or `EVENT_MAPPING_FILE` (a file in the
+/// deployment package, read once here at cold start).
+fn mapping(inline: Option<String>, file: Option<String>) -> Result<Option<Arc<Mapping>>, ConfigError> {
+    let (variable, text) = match (inline, file) {
+        (Some(_), Some(_)) => return Err(ConfigError::TwoMappings),
+        (None, None) => return Ok(None),
+        (Some(text), None) => ("EVENT_MAPPING", text),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|_| invalid("EVENT_MAPPING_FILE", path, MAPPING_FILE_RULE))?;
+            ("EVENT_MAPPING_FILE", text)
+        }
+    };
+    let mapping = Mapping::parse(&text).map_err(|error| ConfigError::BadMapping { variable, error })?;
+    Ok(Some(Arc::new(mapping)))
 }
 
 fn invalid(variable: &'static str, value: String, expected: &'static str) -> ConfigError {
@@ -342,6 +387,44 @@ mod tests {
             let error = config(&[("CHANNEL_ARN", ARN), ("METRICS_NAMESPACE", value)]).unwrap_err();
             assert!(error.to_string().starts_with("METRICS_NAMESPACE is"), "{error}");
         }
+    }
+
+    #[test]
+    fn the_envelope_setting_defaults_to_auto_and_names_its_values() {
+        assert_eq!(config(&[("CHANNEL_ARN", ARN)]).unwrap().envelope, EnvelopeSetting::Auto);
+        let pinned = config(&[("CHANNEL_ARN", ARN), ("ENVELOPE", "cloudwatch-logs")]).unwrap();
+        assert_eq!(pinned.envelope.to_string(), "cloudwatch-logs");
+        let error = config(&[("CHANNEL_ARN", ARN), ("ENVELOPE", "gzip")]).unwrap_err();
+        assert!(error.to_string().starts_with("ENVELOPE is \"gzip\": expected auto, none"), "{error}");
+    }
+
+    #[test]
+    fn a_mapping_is_read_and_a_bad_entry_is_named() {
+        let mapping = r#"{"eventName": {"path": "/action"}}"#;
+        let ok = config(&[("CHANNEL_ARN", ARN), ("EVENT_MAPPING", mapping)]).unwrap();
+        assert_eq!(ok.mapping.as_deref(), Some(&Mapping::parse(mapping).unwrap()));
+        let error = config(&[("CHANNEL_ARN", ARN), ("EVENT_MAPPING", r#"{"eventName": {"pth": "/a"}}"#)])
+            .unwrap_err();
+        assert!(
+            error.to_string().starts_with("EVENT_MAPPING is not a valid event mapping: entry \"eventName\""),
+            "{error}"
+        );
+        let both =
+            config(&[("CHANNEL_ARN", ARN), ("EVENT_MAPPING", mapping), ("EVENT_MAPPING_FILE", "m.json")]);
+        assert_eq!(both.unwrap_err(), ConfigError::TwoMappings);
+        let missing =
+            config(&[("CHANNEL_ARN", ARN), ("EVENT_MAPPING_FILE", "/no/such/mapping.json")]).unwrap_err();
+        assert!(
+            missing.to_string().starts_with("EVENT_MAPPING_FILE is \"/no/such/mapping.json\""),
+            "{missing}"
+        );
+    }
+
+    #[test]
+    fn a_mapping_file_in_the_package_is_read() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/events/sqs-mapped.mapping.json");
+        let config = config(&[("CHANNEL_ARN", ARN), ("EVENT_MAPPING_FILE", path)]).unwrap();
+        assert!(config.mapping.is_some());
     }
 
     #[test]

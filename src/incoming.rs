@@ -28,6 +28,8 @@ pub struct RawRecord {
     pub body: Option<String>,
     /// SQS `attributes.MessageGroupId`.
     pub message_group_id: Option<String>,
+    /// SQS `attributes.SentTimestamp`: epoch milliseconds, as a string.
+    pub sent_timestamp: Option<String>,
     /// Kinesis `kinesis.sequenceNumber`.
     pub sequence_number: Option<String>,
     /// Kinesis `kinesis.data`, still base64.
@@ -185,6 +187,7 @@ impl<'de> Visitor<'de> for LooseVisitor {
                     let nested = Seed(LooseVisitor { map: Some(Shape::Attributes), records: false });
                     if let Loose::Record(attributes) = map.next_value_seed(nested)? {
                         record.message_group_id = attributes.message_group_id;
+                        record.sent_timestamp = attributes.sent_timestamp;
                     }
                 }
                 (Shape::Record, "kinesis") => {
@@ -197,6 +200,9 @@ impl<'de> Visitor<'de> for LooseVisitor {
                 }
                 (Shape::Attributes, "MessageGroupId") => {
                     record.message_group_id = text(map.next_value_seed(leaf())?)
+                }
+                (Shape::Attributes, "SentTimestamp") => {
+                    record.sent_timestamp = text(map.next_value_seed(leaf())?)
                 }
                 (Shape::Kinesis, "sequenceNumber") => {
                     record.sequence_number = text(map.next_value_seed(leaf())?)
@@ -237,6 +243,7 @@ mod tests {
         let records = event.records.unwrap();
         assert_eq!(records[0].message_id.as_deref(), Some("m1"));
         assert_eq!(records[0].message_group_id.as_deref(), Some("g"));
+        assert_eq!(records[0].sent_timestamp.as_deref(), Some("1"));
         assert_eq!(records[0].event_source_arn.as_deref(), Some("arn:q.fifo"));
         assert_eq!(records[1].sequence_number.as_deref(), Some("42"));
         assert_eq!(records[1].approximate_arrival_timestamp, Some(1.5));

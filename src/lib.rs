@@ -7,7 +7,13 @@
 //! - [`logging`]: the log subscriber, with every other crate capped so no level leaks content.
 //! - [`incoming`]: the Lambda event as it arrives, only the fields read, read loosely.
 //! - [`source`]: the Lambda event → records, each with the identifier Lambda knows it by.
-//! - [`audit`]: a record → an audit event (`id`, `eventData`, checksum), or a [`rejection`].
+//! - [`envelope`]: a record's payload → the events inside it (SNS, EventBridge, CloudWatch
+//!   Logs, KPL), recognised by marks no schema event has.
+//! - [`mapping`]: a payload that is not a schema event → one, by the configured mapping.
+//! - [`time`]: times normalised to the schema's `yyyy-MM-ddTHH:mm:ssZ`, and calendar checks.
+//! - [`intake`]: a record → its audit events: envelope, then pass-through or mapping, checked.
+//! - [`audit`]: a payload → an audit event (`id`, `eventData`, checksum) after the schema
+//!   check, or a [`rejection`].
 //! - [`outcome`]: what became of each record.
 //! - [`ordering`]: the FIFO and Kinesis rules: holds, which records the answer names.
 //! - [`batch`]: audit events → requests of at most 100 events and 1 MB (pure, byte-exact).
@@ -16,15 +22,20 @@
 //! - [`recent`]: events this process saw ingested, so redeliveries are not sent twice.
 //! - [`answer`]: outcomes → `SqsBatchResponse` or `KinesisEventResponse`.
 //! - [`summary`] and [`metrics`]: the invocation's summary log line and its EMF metrics.
-//! - [`prepare`] and [`Forwarder`] below chain the stages for one invocation.
+//! - [`prepare`] and [`Forwarder`] below chain the stages for one invocation; a record's
+//!   events travel as units through sending and are folded back into one outcome a record
+//!   ([`fold_outcomes`]) before the answer.
 
 pub mod answer;
 pub mod audit;
 pub mod batch;
 pub mod config;
 pub mod deadline;
+pub mod envelope;
 pub mod incoming;
+pub mod intake;
 pub mod logging;
+pub mod mapping;
 pub mod metrics;
 pub mod ordering;
 pub mod outcome;
@@ -33,6 +44,7 @@ pub mod rejection;
 pub mod send;
 pub mod source;
 pub mod summary;
+pub mod time;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -48,6 +60,7 @@ pub use summary::Summary;
 use crate::audit::AuditEvent;
 use crate::config::Config;
 use crate::incoming::IncomingEvent;
+use crate::intake::{Intake, Units};
 use crate::ordering::Ordering;
 use crate::outcome::Outcome;
 use crate::recent::{Key, RecentlyIngested};
@@ -55,32 +68,88 @@ use crate::send::{Delivery, SdkChannel, Sender};
 use crate::source::{EventError, Record, Source};
 
 /// A batch read and mapped, ready to send: the pure part of an invocation.
+///
+/// A record holds one audit event or several (CloudWatch Logs, KPL) or none (a CloudWatch Logs
+/// control message). Sending works on *units*, one per audit event, in record order; each
+/// unit carries its record's identity and message group, so the ordering rules apply to units
+/// as they do to records. [`fold_outcomes`] turns the units' outcomes back into the records'.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Prepared {
     pub source: Option<Source>,
     pub event_source_arn: String,
+    /// The records as Lambda delivered them (payloads moved out): what the answer names.
     pub records: Vec<Record>,
-    /// `events[i]` is record `i`'s audit event, `None` when it was rejected.
+    /// `units[u]` is the metadata of the record unit `u` came from.
+    pub units: Vec<Record>,
+    /// `owner[u]` is the index in `records` of unit `u`'s record.
+    pub owner: Vec<usize>,
+    /// `events[u]` is unit `u`'s audit event, `None` when it was rejected.
     pub events: Vec<Option<AuditEvent>>,
-    /// `outcomes[i]` is `Some` for records already decided: rejected, or held behind one.
+    /// `outcomes[u]` is `Some` for units already decided: rejected, or held behind one.
     pub outcomes: Vec<Option<Outcome>>,
 }
 
-/// Reads a Lambda event and maps each record to its audit event or its rejection, then holds
-/// back what the source's ordering says must wait behind a rejection. The handler, the tests
-/// and the benchmarks all call this.
-pub fn prepare(event: IncomingEvent) -> Result<Prepared, EventError> {
+impl Prepared {
+    /// Each record's outcome, from its units' `outcomes` (see [`fold_outcomes`]).
+    pub fn record_outcomes(&self, outcomes: &[Option<Outcome>]) -> Vec<Option<Outcome>> {
+        fold_outcomes(self.records.len(), &self.owner, outcomes)
+    }
+}
+
+/// Reads a Lambda event, takes each record's events out of their envelope and maps each to its
+/// audit event or its rejection, then holds back what the source's ordering says must wait
+/// behind a rejection. The handler, the tests and the benchmarks all call this.
+pub fn prepare(event: IncomingEvent, intake: &Intake) -> Result<Prepared, EventError> {
     let mut batch = source::decode(event)?;
-    let mut outcomes: Vec<Option<Outcome>> = vec![None; batch.records.len()];
-    let events = audit_events(&mut batch.records, &mut outcomes);
-    Ordering::of(batch.source).hold_behind_failures(&batch.records, &mut outcomes);
+    let (all, owner) = audit_events(batch.source, &mut batch.records, intake);
+    let mut units = Vec::with_capacity(all.len());
+    let (mut events, mut outcomes) = (Vec::with_capacity(all.len()), Vec::with_capacity(all.len()));
+    for (unit, &index) in all.into_iter().zip(&owner) {
+        units.push(batch.records[index].metadata());
+        match unit {
+            Ok(event) => {
+                events.push(Some(event));
+                outcomes.push(None);
+            }
+            Err(rejection) => {
+                events.push(None);
+                outcomes.push(Some(Outcome::Rejected(rejection)));
+            }
+        }
+    }
+    Ordering::of(batch.source).hold_behind_failures(&units, &mut outcomes);
     Ok(Prepared {
         source: batch.source,
         event_source_arn: batch.event_source_arn,
         records: batch.records,
+        units,
+        owner,
         events,
         outcomes,
     })
+}
+
+/// One outcome per record from its units' outcomes: a record is ingested when all its units
+/// are (a record of none, a control message, is done); otherwise its outcome is that of its
+/// first unit not ingested (`None`, not confirmed, when that unit was never decided).
+///
+/// ```
+/// use cloudtrail_lake_forwarder::fold_outcomes;
+/// use cloudtrail_lake_forwarder::outcome::Outcome;
+/// let failed = Some(Outcome::Failed { code: "InvalidData".into(), transient: false });
+/// let units = [Some(Outcome::Ingested), failed.clone(), Some(Outcome::Ingested)];
+/// assert_eq!(fold_outcomes(3, &[0, 0, 2], &units), [failed, Some(Outcome::Ingested), Some(Outcome::Ingested)]);
+/// ```
+pub fn fold_outcomes(records: usize, owner: &[usize], outcomes: &[Option<Outcome>]) -> Vec<Option<Outcome>> {
+    let mut folded = vec![Some(Outcome::Ingested); records];
+    let mut failed = vec![false; records];
+    for (&record, outcome) in owner.iter().zip(outcomes) {
+        if !failed[record] && !matches!(outcome, Some(Outcome::Ingested)) {
+            folded[record] = outcome.clone();
+            failed[record] = true;
+        }
+    }
+    folded
 }
 
 /// The function's state across invocations: the sender (SDK client and rate limiter) and the
@@ -89,6 +158,7 @@ pub fn prepare(event: IncomingEvent) -> Result<Prepared, EventError> {
 pub struct Forwarder {
     sender: Sender,
     recent: RecentlyIngested,
+    intake: Intake,
     metrics_namespace: String,
     function_name: String,
 }
@@ -104,6 +174,7 @@ impl Forwarder {
                 config.max_requests_per_second,
             ),
             recent: RecentlyIngested::default(),
+            intake: Intake::of(config),
             metrics_namespace: config.metrics_namespace.clone(),
             function_name: config.function_name.clone(),
         }
@@ -133,7 +204,8 @@ impl Forwarder {
         deadline: Option<Instant>,
     ) -> Result<(Answer, Summary), EventError> {
         let started = Instant::now();
-        let Prepared { source, event_source_arn, records, events, mut outcomes } = prepare(event)?;
+        let Prepared { source, event_source_arn, records, units, owner, events, mut outcomes } =
+            prepare(event, &self.intake)?;
         let send_until =
             deadline.map(|deadline| deadline::send_until(deadline, Instant::now(), started.elapsed()));
         let (keys, copies, remembered) = self.skip_known(&event_source_arn, &events, &mut outcomes);
@@ -144,7 +216,7 @@ impl Forwarder {
             }
         };
         let delivery = Delivery {
-            records: &records,
+            records: &units,
             events: &events,
             outcomes: &mut outcomes,
             ordering: Ordering::of(source),
@@ -156,6 +228,7 @@ impl Forwarder {
         for (copy, original) in copies {
             outcomes[copy] = outcomes[original].clone();
         }
+        let outcomes = fold_outcomes(records.len(), &owner, &outcomes);
         let (answer, reported) = answer::answer(source, &records, &outcomes)?;
         summary::log_reported(&records, &outcomes, &reported);
         let summary = Summary::new(source, &records, &outcomes, &reported, report, started.elapsed());
@@ -163,7 +236,7 @@ impl Forwarder {
     }
 
     /// Marks as ingested every event this process already saw confirmed, and sets aside each
-    /// record that repeats an earlier one of the batch (SQS delivers at least once, so one batch
+    /// event that repeats an earlier one of the batch (SQS delivers at least once, so one batch
     /// may hold a message twice): it is sent once, and the copy is answered by what became of
     /// it. Returns each event still to send with its key, the copies with their originals, and
     /// how many events were remembered.
@@ -204,43 +277,39 @@ impl Forwarder {
 /// Below this many records, one thread maps them sooner than starting others would help.
 const PARALLEL_MAPPING_MIN_RECORDS: usize = 1024;
 
-/// Maps each record to its audit event, moving the payload out of the record (what is left in
-/// it is empty). A record that cannot be one gets its rejection as its outcome.
+/// Each record's audit events, in record order, with the index of the record each came from;
+/// the payloads are moved out of the records (what is left in them is empty).
 ///
 /// Large batches are split over the cores Lambda gives the function (two from 1,769 MB of
 /// memory); records keep their order, and each is mapped exactly as on one thread.
-fn audit_events(records: &mut [Record], outcomes: &mut [Option<Outcome>]) -> Vec<Option<AuditEvent>> {
+fn audit_events(source: Option<Source>, records: &mut [Record], intake: &Intake) -> (Units, Vec<usize>) {
     let threads = std::thread::available_parallelism().map_or(1, |cores| cores.get().min(4));
+    let chunk_units = |first: usize, records: &mut [Record]| -> (Units, Vec<usize>) {
+        let mut units = Vec::with_capacity(records.len());
+        let mut owner = Vec::with_capacity(records.len());
+        for (offset, record) in records.iter_mut().enumerate() {
+            let count = intake.audit_events(source, record, &mut units);
+            owner.extend(std::iter::repeat_n(first + offset, count));
+        }
+        (units, owner)
+    };
     if threads < 2 || records.len() < PARALLEL_MAPPING_MIN_RECORDS {
-        return audit_chunk(records, outcomes);
+        return chunk_units(0, records);
     }
     let chunk = records.len().div_ceil(threads);
     std::thread::scope(|scope| {
         let workers: Vec<_> = records
             .chunks_mut(chunk)
-            .zip(outcomes.chunks_mut(chunk))
-            .map(|(records, outcomes)| scope.spawn(move || audit_chunk(records, outcomes)))
+            .enumerate()
+            .map(|(index, records)| scope.spawn(move || chunk_units(index * chunk, records)))
             .collect();
-        workers
-            .into_iter()
-            .flat_map(|worker| worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-            .collect()
+        let (mut units, mut owner) = (Vec::with_capacity(chunk * threads), Vec::new());
+        for worker in workers {
+            let (chunk_units, chunk_owner) =
+                worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            units.extend(chunk_units);
+            owner.extend(chunk_owner);
+        }
+        (units, owner)
     })
-}
-
-fn audit_chunk(records: &mut [Record], outcomes: &mut [Option<Outcome>]) -> Vec<Option<AuditEvent>> {
-    records
-        .iter_mut()
-        .zip(outcomes.iter_mut())
-        .map(|(record, outcome)| {
-            let payload = std::mem::replace(&mut record.payload, Ok(String::new()));
-            match payload.and_then(|text| audit::audit_event(record.item_identifier.as_ref(), text)) {
-                Ok(event) => Some(event),
-                Err(rejection) => {
-                    *outcome = Some(Outcome::Rejected(rejection));
-                    None
-                }
-            }
-        })
-        .collect()
 }

@@ -124,9 +124,10 @@ mod tests {
             .enumerate()
             .map(|(i, group)| Record {
                 item_identifier: Some(ItemIdentifier::from(format!("m{i}"))),
-                payload: Ok(String::new()),
+                payload: Ok(crate::source::Payload::Text(String::new())),
                 message_group: Some(group.to_string()),
                 arrival_ms: None,
+                sent_ms: None,
             })
             .collect()
     }

@@ -1,5 +1,7 @@
 //! Why a record is not sent: one reason per rule it broke, made where the rule is checked
-//! (reading the record in [`crate::source`], checking the schema in [`crate::audit`]).
+//! (reading the record in [`crate::source`], taking it out of its envelope in
+//! [`crate::envelope`], mapping it in [`crate::mapping`], checking the schema in
+//! [`crate::audit`]).
 //!
 //! Every message names the rule and, where it helps, a position or a length, never the
 //! record's content, so a rejection can always be logged.
@@ -11,20 +13,92 @@ use crate::batch::MAX_REQUEST_BYTES;
 /// Why a record is not sent. The message names the rule, never the record's content.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rejection {
-    WrongEventSource { expected: &'static str },
-    MissingPayload { field: &'static str },
+    WrongEventSource {
+        expected: &'static str,
+    },
+    MissingPayload {
+        field: &'static str,
+    },
     NotBase64,
-    NotUtf8 { valid_up_to: usize },
-    NotJson { line: usize, column: usize, problem: String },
-    NotAnObject { found: &'static str },
-    MissingField { field: &'static str },
-    EmptyField { field: &'static str },
-    WrongType { field: &'static str, expected: &'static str, found: &'static str },
-    TooLong { field: &'static str, limit: usize, length: usize },
-    DuplicateField { field: &'static str },
+    NotUtf8 {
+        valid_up_to: usize,
+    },
+    NotJson {
+        line: usize,
+        column: usize,
+        problem: String,
+    },
+    NotAnObject {
+        found: &'static str,
+    },
+    MissingField {
+        field: &'static str,
+    },
+    EmptyField {
+        field: &'static str,
+    },
+    WrongType {
+        field: &'static str,
+        expected: &'static str,
+        found: &'static str,
+    },
+    TooLong {
+        field: &'static str,
+        limit: usize,
+        length: usize,
+    },
+    DuplicateField {
+        field: &'static str,
+    },
     BadEventTime,
     BadRecipientAccountId,
-    TooLarge { bytes: usize },
+    TooLarge {
+        bytes: usize,
+    },
+    /// A field the schema wants as a JSON object is larger than the service takes.
+    FieldTooLarge {
+        field: &'static str,
+        limit: usize,
+        bytes: usize,
+    },
+    BadSourceIpAddress,
+    /// `ENVELOPE` pins an envelope and the record is not in it.
+    NotInEnvelope {
+        envelope: &'static str,
+    },
+    /// The record is in an envelope, but the envelope breaks that envelope's own format.
+    BadEnvelope {
+        envelope: &'static str,
+        problem: &'static str,
+    },
+    /// gzip data that ends early or is corrupt.
+    BadGzip {
+        problem: &'static str,
+    },
+    /// gzip data that inflates past the bound: a gzip bomb, or a record too large to be one.
+    GzipTooLarge {
+        limit: usize,
+    },
+    /// More inner events in one record than the bound.
+    TooManyEvents {
+        envelope: &'static str,
+        limit: usize,
+    },
+    /// A KPL aggregate whose MD5 trailer does not match its protobuf bytes.
+    KplChecksumMismatch,
+    /// The mapping takes a field from a path that finds nothing (or only null).
+    MappedValueMissing {
+        field: &'static str,
+        from: &'static str,
+    },
+    /// The mapping's time value is neither RFC 3339 nor epoch seconds or milliseconds.
+    BadMappedTime {
+        field: &'static str,
+    },
+    /// `keepPayload` needs the payload to be a JSON object.
+    KeptPayloadNotObject {
+        field: &'static str,
+    },
 }
 
 impl fmt::Display for Rejection {
@@ -53,9 +127,9 @@ impl fmt::Display for Rejection {
                 write!(f, "{field} has {length} characters, more than the limit of {limit}")
             }
             Rejection::DuplicateField { field } => write!(f, "{field} appears more than once"),
-            Rejection::BadEventTime => {
-                f.write_str("eventTime is not a UTC time of the form yyyy-MM-ddTHH:mm:ssZ")
-            }
+            Rejection::BadEventTime => f.write_str(
+                "eventTime is not a real calendar time in UTC of the form yyyy-MM-ddTHH:mm:ssZ",
+            ),
             Rejection::BadRecipientAccountId => {
                 f.write_str("recipientAccountId is not a 12-digit AWS account ID")
             }
@@ -63,6 +137,37 @@ impl fmt::Display for Rejection {
                 f,
                 "the event needs {bytes} bytes in a request, more than the {MAX_REQUEST_BYTES}-byte request limit"
             ),
+            Rejection::FieldTooLarge { field, limit, bytes } => {
+                write!(f, "{field} takes {bytes} bytes, more than the service's limit of {limit}")
+            }
+            Rejection::BadSourceIpAddress => f.write_str("sourceIPAddress is not an IPv4 or IPv6 address"),
+            Rejection::NotInEnvelope { envelope } => {
+                write!(f, "ENVELOPE is {envelope} and the record is not in that envelope")
+            }
+            Rejection::BadEnvelope { envelope, problem } => {
+                write!(f, "the record's {envelope} envelope is malformed: {problem}")
+            }
+            Rejection::BadGzip { problem } => write!(f, "the record's gzip data is unreadable: {problem}"),
+            Rejection::GzipTooLarge { limit } => write!(
+                f,
+                "the record's gzip data inflates to more than {limit} bytes (the bound against gzip bombs)"
+            ),
+            Rejection::TooManyEvents { envelope, limit } => {
+                write!(f, "the record's {envelope} envelope holds more than {limit} events, the bound per record")
+            }
+            Rejection::KplChecksumMismatch => {
+                f.write_str("the KPL aggregate's MD5 trailer does not match its protobuf bytes")
+            }
+            Rejection::MappedValueMissing { field, from } => {
+                write!(f, "EVENT_MAPPING takes {field} from {from}, where the path finds no value")
+            }
+            Rejection::BadMappedTime { field } => write!(
+                f,
+                "EVENT_MAPPING's value for {field} is neither an RFC 3339 time nor epoch seconds or milliseconds"
+            ),
+            Rejection::KeptPayloadNotObject { field } => {
+                write!(f, "keepPayload puts the payload in {field}, which needs a JSON object, and the payload is not one")
+            }
         }
     }
 }

@@ -64,18 +64,61 @@ impl fmt::Display for ItemIdentifier {
     }
 }
 
+/// A record's payload as it arrived: SQS bodies are text; Kinesis data is bytes, which may be
+/// text or an envelope in binary (gzip from CloudWatch Logs, a KPL aggregate), so it is judged
+/// only when the envelope step has looked at it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Payload {
+    Text(String),
+    Bytes(Vec<u8>),
+}
+
+impl Payload {
+    /// The payload as text, without copying it; bytes that are not UTF-8 are rejected.
+    pub fn into_text(self) -> Result<String, Rejection> {
+        match self {
+            Payload::Text(text) => Ok(text),
+            Payload::Bytes(bytes) => String::from_utf8(bytes)
+                .map_err(|error| Rejection::NotUtf8 { valid_up_to: error.utf8_error().valid_up_to() }),
+        }
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Payload::Text(text) => text.as_bytes(),
+            Payload::Bytes(bytes) => bytes,
+        }
+    }
+}
+
 /// One record of the batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
     /// `None` when the record came without one (Lambda always sends one): such a record is
     /// still sent, but if it does not get in, no partial answer can name it.
     pub item_identifier: Option<ItemIdentifier>,
-    /// The payload as text, or why it cannot be one.
-    pub payload: Result<String, Rejection>,
+    /// The payload as it arrived, or why it cannot be read.
+    pub payload: Result<Payload, Rejection>,
     /// The SQS FIFO `MessageGroupId`; `None` for other sources.
     pub message_group: Option<String>,
     /// Kinesis `approximateArrivalTimestamp`, in epoch milliseconds.
     pub arrival_ms: Option<u64>,
+    /// SQS `attributes.SentTimestamp`, in epoch milliseconds.
+    pub sent_ms: Option<u64>,
+}
+
+impl Record {
+    /// The record's identity and ordering without its payload: what each of its audit events
+    /// carries through sending.
+    pub fn metadata(&self) -> Record {
+        Record {
+            item_identifier: self.item_identifier.clone(),
+            payload: Ok(Payload::Text(String::new())),
+            message_group: self.message_group.clone(),
+            arrival_ms: self.arrival_ms,
+            sent_ms: self.sent_ms,
+        }
+    }
 }
 
 impl Record {
@@ -186,7 +229,9 @@ fn decode_record(source: Source, record: RawRecord) -> Record {
         Err(Rejection::WrongEventSource { expected: expected_source })
     } else {
         match source {
-            Source::Sqs | Source::SqsFifo => record.body.ok_or(Rejection::MissingPayload { field: "body" }),
+            Source::Sqs | Source::SqsFifo => {
+                record.body.map(Payload::Text).ok_or(Rejection::MissingPayload { field: "body" })
+            }
             Source::Kinesis => kinesis_data(record.data),
         }
     };
@@ -198,16 +243,20 @@ fn decode_record(source: Source, record: RawRecord) -> Record {
         .approximate_arrival_timestamp
         .filter(|seconds| source == Source::Kinesis && seconds.is_finite() && *seconds >= 0.0)
         .map(|seconds| (seconds * 1000.0) as u64);
-    Record { item_identifier, payload, message_group, arrival_ms }
+    let sent_ms = record
+        .sent_timestamp
+        .filter(|_| source != Source::Kinesis)
+        .and_then(|sent| sent.trim().parse::<u64>().ok());
+    Record { item_identifier, payload, message_group, arrival_ms, sent_ms }
 }
 
-fn kinesis_data(data: Option<String>) -> Result<String, Rejection> {
+/// Kinesis data, base64-decoded; whether it is text is decided after the envelope step.
+fn kinesis_data(data: Option<String>) -> Result<Payload, Rejection> {
     let data = data.ok_or(Rejection::MissingPayload { field: "kinesis.data" })?;
-    let bytes = base64::engine::general_purpose::STANDARD
+    base64::engine::general_purpose::STANDARD
         .decode(data.as_bytes())
-        .map_err(|_| Rejection::NotBase64)?;
-    String::from_utf8(bytes)
-        .map_err(|error| Rejection::NotUtf8 { valid_up_to: error.utf8_error().valid_up_to() })
+        .map(Payload::Bytes)
+        .map_err(|_| Rejection::NotBase64)
 }
 
 #[cfg(test)]
@@ -235,8 +284,9 @@ mod tests {
         assert_eq!(batch.source, Some(Source::Sqs));
         let ids: Vec<&str> = batch.records.iter().map(Record::label).collect();
         assert_eq!(ids, ["m1", "m2"]);
-        assert_eq!(batch.records[1].payload.as_deref(), Ok("[]"));
+        assert_eq!(batch.records[1].payload, Ok(Payload::Text("[]".into())));
         assert_eq!(batch.records[0].message_group, None);
+        assert_eq!(batch.records[0].sent_ms, None);
     }
 
     #[test]
@@ -244,9 +294,11 @@ mod tests {
         let mut record = sqs("m1", "{}");
         record["eventSourceARN"] = json!("arn:aws:sqs:us-east-1:123456789012:audit.fifo");
         record["attributes"]["MessageGroupId"] = json!("tenant-a");
+        record["attributes"]["SentTimestamp"] = json!("1764129600123");
         let batch = decode(json!({"Records": [record]})).unwrap();
         assert_eq!(batch.source, Some(Source::SqsFifo));
         assert_eq!(batch.records[0].message_group.as_deref(), Some("tenant-a"));
+        assert_eq!(batch.records[0].sent_ms, Some(1_764_129_600_123));
     }
 
     #[test]
@@ -254,7 +306,7 @@ mod tests {
         let batch = decode(json!({"Records": [kinesis("4960", "eyJhIjoxfQ==")]})).unwrap();
         assert_eq!(batch.source, Some(Source::Kinesis));
         assert_eq!(batch.records[0].label(), "4960");
-        assert_eq!(batch.records[0].payload.as_deref(), Ok("{\"a\":1}"));
+        assert_eq!(batch.records[0].payload, Ok(Payload::Bytes(b"{\"a\":1}".to_vec())));
         assert_eq!(batch.records[0].arrival_ms, Some(1_700_000_000_500));
     }
 
@@ -271,7 +323,10 @@ mod tests {
 
         let batch = decode(json!({"Records": [kinesis("1", "not base64!"), kinesis("2", "/w==")]})).unwrap();
         assert_eq!(batch.records[0].payload, Err(Rejection::NotBase64));
-        assert_eq!(batch.records[1].payload, Err(Rejection::NotUtf8 { valid_up_to: 0 }));
+        // Bytes that are not text are kept for the envelope step (gzip, KPL) to judge.
+        let bytes = batch.records[1].payload.clone().unwrap();
+        assert_eq!(bytes, Payload::Bytes(vec![0xff]));
+        assert_eq!(bytes.into_text(), Err(Rejection::NotUtf8 { valid_up_to: 0 }));
     }
 
     #[test]
@@ -289,7 +344,7 @@ mod tests {
     fn a_record_without_an_identifier_is_kept_without_one() {
         let batch = decode(json!({"Records": [sqs("m1", "{}"), sqs("", "[]")]})).unwrap();
         assert_eq!(batch.records[1].item_identifier, None);
-        assert_eq!(batch.records[1].payload.as_deref(), Ok("[]"));
+        assert_eq!(batch.records[1].payload, Ok(Payload::Text("[]".into())));
         assert_eq!(batch.records[1].label(), "(no identifier)");
     }
 }

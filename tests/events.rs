@@ -1,10 +1,13 @@
 //! Every sample event in `events/` gets the answer written beside it (`NAME.answer.json`),
-//! from the real handler and SDK client against the stand-in.
+//! from the real handler and SDK client against the stand-in. A sample with a mapping beside
+//! it (`NAME.mapping.json`) runs with that mapping, as `EVENT_MAPPING_FILE` would give it.
 
 mod common;
 
 use std::path::Path;
+use std::sync::Arc;
 
+use cloudtrail_lake_forwarder::mapping::Mapping;
 use serde_json::Value;
 
 #[tokio::test]
@@ -14,7 +17,7 @@ async fn every_sample_event_is_answered_as_documented() {
     for entry in std::fs::read_dir(&folder).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().to_string();
-        if !name.ends_with(".json") || name.ends_with(".answer.json") {
+        if !name.ends_with(".json") || name.ends_with(".answer.json") || name.ends_with(".mapping.json") {
             continue;
         }
         let answer_path = folder.join(name.replace(".json", ".answer.json"));
@@ -25,7 +28,12 @@ async fn every_sample_event_is_answered_as_documented() {
         let event: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
 
         let stand_in = common::stand_in().await;
-        let (answer, _) = common::forwarder(&stand_in).forward(common::incoming(event), None).await.unwrap();
+        let mut config = common::config(&stand_in);
+        if let Ok(mapping) = std::fs::read_to_string(folder.join(name.replace(".json", ".mapping.json"))) {
+            config.mapping = Some(Arc::new(Mapping::parse(&mapping).unwrap()));
+        }
+        let forwarder = common::forwarder_with(&stand_in, &config);
+        let (answer, _) = forwarder.forward(common::incoming(event), None).await.unwrap();
         assert_eq!(serde_json::to_value(&answer).unwrap(), expected, "{name}");
         checked.push(name);
     }
@@ -33,11 +41,16 @@ async fn every_sample_event_is_answered_as_documented() {
     assert_eq!(
         checked,
         [
+            "kinesis-cloudwatch-logs.json",
+            "kinesis-kpl.json",
             "kinesis-sam-generated.json",
             "kinesis.json",
+            "sqs-eventbridge.json",
             "sqs-fifo.json",
+            "sqs-mapped.json",
             "sqs-mixed-invalid.json",
             "sqs-sam-generated.json",
+            "sqs-sns.json",
             "sqs-standard.json"
         ]
     );

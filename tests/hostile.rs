@@ -7,8 +7,12 @@
 mod common;
 
 use cloudtrail_lake_forwarder::answer::answer;
+use cloudtrail_lake_forwarder::config::Config;
+use cloudtrail_lake_forwarder::intake::Intake;
+use cloudtrail_lake_forwarder::mapping::Mapping;
 use cloudtrail_lake_forwarder::outcome::Outcome;
 use cloudtrail_lake_forwarder::prepare;
+use cloudtrail_lake_forwarder::rejection::Rejection;
 use cloudtrail_lake_forwarder::source::EventError;
 use common::*;
 use proptest::prelude::*;
@@ -17,7 +21,7 @@ use serde_json::{json, Value};
 /// Runs the product's pure chain ([`prepare`]) on `event`, takes every event it would send as
 /// failed at the service, and returns the answer's identifiers and the records' identifiers.
 fn answer_if_nothing_lands(event: Value) -> (Vec<String>, Vec<String>) {
-    let prepared = prepare(incoming(event)).expect("a list of records always decodes");
+    let prepared = prepare(incoming(event), &intake()).expect("a list of records always decodes");
     let outcomes: Vec<Option<Outcome>> = prepared
         .events
         .iter()
@@ -28,9 +32,10 @@ fn answer_if_nothing_lands(event: Value) -> (Vec<String>, Vec<String>) {
                 assert!(!event.id.is_empty() && event.id.len() <= 128);
                 Some(Outcome::Failed { code: "InternalFailure".into(), transient: true })
             }
-            (None, None) => panic!("a record with neither an event nor an outcome"),
+            (None, None) => panic!("a unit with neither an event nor an outcome"),
         })
         .collect();
+    let outcomes = prepared.record_outcomes(&outcomes);
     let (answer, _) =
         answer(prepared.source, &prepared.records, &outcomes).expect("every record here has an identifier");
     let named = answer.item_identifiers().into_iter().map(str::to_owned).collect();
@@ -82,7 +87,7 @@ proptest! {
 
     #[test]
     fn any_identifier_gives_a_valid_audit_event_id(identifier in any::<String>().prop_filter("non-empty", |s| !s.is_empty())) {
-        let prepared = prepare(incoming(records(vec![sqs_record(&identifier, &audit_json("u"))]))).unwrap();
+        let prepared = prepare(incoming(records(vec![sqs_record(&identifier, &audit_json("u"))])), &intake()).unwrap();
         let audit = prepared.events[0].as_ref().expect("a valid event");
         prop_assert!((1..=128).contains(&audit.id.len()));
         prop_assert!(audit.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
@@ -100,7 +105,7 @@ proptest! {
             fields.into_iter().map(|(key, value)| (key, Value::String(value))).collect();
         record.insert("eventSource".into(), json!(source));
         let identifier = record.get(if source == "aws:kinesis" { "sequenceNumber" } else { "messageId" }).cloned();
-        match (source, prepare(incoming(json!({"Records": [record.clone()]})))) {
+        match (source, prepare(incoming(json!({"Records": [record.clone()]})), &intake())) {
             ("aws:sqs", Ok(prepared)) => {
                 prop_assert_eq!(prepared.records.len(), 1);
                 let expected = identifier.and_then(|id| id.as_str().map(str::to_owned)).filter(|id| !id.is_empty());
@@ -120,6 +125,144 @@ proptest! {
             (other, Ok(_)) => prop_assert!(false, "a record of {:?} was read", other),
         }
     }
+}
+
+/// The rejections of a single Kinesis record's events, through [`prepare`] with `intake`.
+fn kinesis_rejections(data: &[u8], intake: &Intake) -> Vec<Option<Rejection>> {
+    let prepared =
+        prepare(incoming(records(vec![kinesis_record(&sequence_number(0), data)])), intake).unwrap();
+    prepared
+        .outcomes
+        .iter()
+        .map(|outcome| match outcome {
+            Some(Outcome::Rejected(rejection)) => Some(rejection.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn log_events(n: usize) -> Vec<(String, i64, String)> {
+    (0..n).map(|i| (format!("{:056}", i), 1_764_129_600_000, audit_json(&format!("log-{i}")))).collect()
+}
+
+/// An intake that maps every payload, so that decoding errors cannot hide behind the schema.
+fn mapping_intake() -> Intake {
+    let mut config = Config::for_channel(channel(CHANNEL_ARN));
+    let mapping = r#"{"eventName": {"path": "/n"}, "eventSource": {"const": "s"},
+                      "userIdentity.type": {"const": "T"}, "userIdentity.principalId": {"const": "p"}}"#;
+    config.mapping = Some(std::sync::Arc::new(Mapping::parse(mapping).unwrap()));
+    Intake::of(&config)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn cloudwatch_data_cut_anywhere_is_one_named_rejection(cut in 0usize..10_000) {
+        let data = cloudwatch_logs_data("/app/audit", &log_events(3));
+        let cut = 2 + cut % (data.len() - 2);
+        let rejections = kinesis_rejections(&data[..cut], &intake());
+        prop_assert_eq!(rejections.len(), 1);
+        prop_assert!(matches!(rejections[0], Some(Rejection::BadGzip { .. })), "{:?}", rejections);
+    }
+
+    #[test]
+    fn cloudwatch_data_with_a_flipped_byte_never_panics(at in 0usize..10_000, xor in 1u8..) {
+        let mut data = cloudwatch_logs_data("/app/audit", &log_events(3));
+        let at = at % data.len();
+        data[at] ^= xor;
+        // Header bytes such as the modification time do not matter; anything else is refused.
+        let rejections = kinesis_rejections(&data, &intake());
+        prop_assert!(rejections.len() == 1 || rejections.iter().all(Option::is_none), "{:?}", rejections);
+    }
+
+    #[test]
+    fn any_bytes_behind_the_kpl_magic_are_judged(protobuf in prop::collection::vec(any::<u8>(), 0..300), good_md5 in any::<bool>()) {
+        use md5::Digest as _;
+        let mut data = vec![0xf3, 0x89, 0x9a, 0xc2];
+        data.extend_from_slice(&protobuf);
+        if good_md5 {
+            data.extend_from_slice(&md5::Md5::digest(&protobuf));
+        }
+        let rejections = kinesis_rejections(&data, &mapping_intake());
+        if !good_md5 {
+            prop_assert_eq!(rejections.len(), 1);
+            let named = matches!(rejections[0], Some(Rejection::KplChecksumMismatch | Rejection::BadEnvelope { .. }));
+            prop_assert!(named, "{:?}", rejections);
+        }
+    }
+}
+
+#[test]
+fn an_md5_mismatch_rejects_the_whole_aggregate() {
+    let mut data = kpl_aggregate(&[audit_json("a").as_bytes(), audit_json("b").as_bytes()]);
+    let last = data.len() - 1;
+    data[last] ^= 0x55;
+    assert_eq!(kinesis_rejections(&data, &intake()), [Some(Rejection::KplChecksumMismatch)]);
+}
+
+#[test]
+fn a_gzip_bomb_is_a_named_rejection() {
+    let bomb = gzip(&vec![b'{'; 64 * 1024 * 1024]);
+    assert_eq!(
+        kinesis_rejections(&bomb, &intake()),
+        [Some(Rejection::GzipTooLarge { limit: 16 * 1024 * 1024 })]
+    );
+}
+
+#[test]
+fn a_million_log_events_are_refused_within_the_bounds() {
+    let event = r#"{"id":"","timestamp":0,"message":""},"#;
+    let mut text = String::with_capacity(40_000_000);
+    text.push_str(r#"{"messageType":"DATA_MESSAGE","logEvents":["#);
+    for _ in 0..1_000_000 {
+        text.push_str(event);
+    }
+    text.pop();
+    text.push_str("]}");
+    let rejections = kinesis_rejections(&gzip(text.as_bytes()), &intake());
+    assert!(
+        matches!(rejections[..], [Some(Rejection::GzipTooLarge { .. } | Rejection::TooManyEvents { .. })]),
+        "{rejections:?}"
+    );
+    // Within the gzip bound, the count bound is what refuses them.
+    let small = gzip(
+        format!(
+            r#"{{"messageType":"DATA_MESSAGE","logEvents":[{}]}}"#,
+            vec![r#"{"id":"","timestamp":0,"message":""}"#; 20_000].join(",")
+        )
+        .as_bytes(),
+    );
+    assert!(matches!(
+        kinesis_rejections(&small, &intake())[..],
+        [Some(Rejection::TooManyEvents { limit: 10_000, .. })]
+    ));
+}
+
+#[test]
+fn deep_json_in_a_log_message_is_rejected_not_a_stack_overflow() {
+    let deep = format!("{}{}", "[".repeat(200_000), "]".repeat(200_000));
+    let deep_object = format!("{}1{}", "{\"a\":".repeat(100_000), "}".repeat(100_000));
+    let events = vec![("1".repeat(56), 0, deep.clone()), ("2".repeat(56), 0, deep_object)];
+    // The schema check skips what it does not read without recursing: still a rejection.
+    let rejections = kinesis_rejections(&cloudwatch_logs_data("/g", &events), &intake());
+    assert_eq!(rejections.len(), 2);
+    assert!(rejections.iter().all(Option::is_some), "{rejections:?}");
+    // The mapping reads the payload whole: serde_json's depth limit makes it an error.
+    let rejections = kinesis_rejections(&cloudwatch_logs_data("/g", &events), &mapping_intake());
+    assert!(
+        rejections.iter().all(|rejection| matches!(rejection, Some(Rejection::NotJson { .. }))),
+        "{rejections:?}"
+    );
+    let sns =
+        json!({"Type": "Notification", "TopicArn": "arn:aws:sns:us-east-1:123456789012:t", "Message": deep})
+            .to_string();
+    let prepared = prepare(incoming(records(vec![sqs_record("m", &sns)])), &mapping_intake()).unwrap();
+    assert!(matches!(prepared.outcomes[..], [Some(Outcome::Rejected(Rejection::NotJson { .. }))]));
+    // The envelope itself nested past the limit is no envelope, and not JSON the schema reads.
+    let deep_envelope = format!("{}{}", "{\"detail\":".repeat(100_000), "}".repeat(100_000));
+    let prepared = prepare(incoming(records(vec![sqs_record("m", &deep_envelope)])), &intake()).unwrap();
+    assert!(matches!(prepared.outcomes[..], [Some(Outcome::Rejected(Rejection::NotJson { .. }))]));
 }
 
 #[tokio::test]

@@ -99,6 +99,34 @@ fn each_schema_rule_has_its_own_reason() {
         (with("recipientAccountId", json!("12345678901")), Rejection::BadRecipientAccountId),
         (with("recipientAccountId", json!("12345678901a")), Rejection::BadRecipientAccountId),
         (r#"{"UID":"a","UID":"b"}"#.into(), Rejection::DuplicateField { field: "UID" }),
+        (with("eventTime", json!("2026-02-30T04:00:00Z")), Rejection::BadEventTime),
+        (with("eventTime", json!("2025-02-29T04:00:00Z")), Rejection::BadEventTime),
+        (
+            with("requestParameters", json!([1])),
+            Rejection::WrongType { field: "requestParameters", expected: "an object", found: "an array" },
+        ),
+        (
+            with("responseElements", json!("ok")),
+            Rejection::WrongType { field: "responseElements", expected: "an object", found: "a string" },
+        ),
+        (
+            with("userIdentity", json!({"type": "T", "principalId": "p", "details": 7})),
+            Rejection::WrongType { field: "userIdentity.details", expected: "an object", found: "a number" },
+        ),
+        (
+            with("requestParameters", json!({"p": "x".repeat(100 * 1024)})),
+            Rejection::FieldTooLarge { field: "requestParameters", limit: 100 * 1024, bytes: 100 * 1024 + 8 },
+        ),
+        (
+            with("additionalEventData", json!({"p": "x".repeat(28 * 1024)})),
+            Rejection::FieldTooLarge { field: "additionalEventData", limit: 28 * 1024, bytes: 28 * 1024 + 8 },
+        ),
+        (with("sourceIPAddress", json!("10.0.0.300")), Rejection::BadSourceIpAddress),
+        (with("sourceIPAddress", json!("example.com")), Rejection::BadSourceIpAddress),
+        (
+            r#"{"requestParameters":{},"requestParameters":{}}"#.into(),
+            Rejection::DuplicateField { field: "requestParameters" },
+        ),
     ];
     for (text, expected) in cases {
         assert_eq!(rejection(&text), Some(expected), "{text:.80}");
@@ -110,6 +138,18 @@ fn optional_fields_may_be_absent_or_null_and_unknown_fields_are_kept() {
     assert_eq!(rejection(&without("userAgent")), None);
     assert_eq!(rejection(&with("errorMessage", Value::Null)), None);
     assert_eq!(rejection(&with("somethingElse", json!({"any": ["thing"]}))), None);
+    assert_eq!(rejection(&with("requestParameters", Value::Null)), None);
+}
+
+#[test]
+fn objects_at_their_limit_and_addresses_of_both_families_pass() {
+    // {"p":"…"} is 8 bytes around the padding.
+    assert_eq!(rejection(&with("requestParameters", json!({"p": "x".repeat(100 * 1024 - 8)}))), None);
+    assert_eq!(rejection(&with("additionalEventData", json!({"p": "x".repeat(28 * 1024 - 8)}))), None);
+    for address in ["192.0.2.1", "2001:db8::1", "::ffff:192.0.2.1"] {
+        assert_eq!(rejection(&with("sourceIPAddress", json!(address))), None, "{address}");
+    }
+    assert_eq!(rejection(&with("eventTime", json!("2024-02-29T23:59:59Z"))), None);
 }
 
 #[test]

@@ -10,8 +10,21 @@ use cloudtrail_data_stand_in::cloudtrail::{ACCESS_KEY_ID, SECRET_ACCESS_KEY};
 use cloudtrail_data_stand_in::{Settings, StandIn};
 use cloudtrail_lake_forwarder::config::{ChannelArn, Config};
 use cloudtrail_lake_forwarder::incoming::IncomingEvent;
+use cloudtrail_lake_forwarder::intake::Intake;
 use cloudtrail_lake_forwarder::{send, Forwarder};
 use serde_json::{json, Value};
+
+#[allow(unused_imports)]
+pub use cloudtrail_data_stand_in::fixtures::{cloudwatch_logs_data, gzip, kpl_aggregate};
+
+/// The channel the tests' pure stages map for: the stand-in's default channel.
+pub const CHANNEL_ARN: &str = "arn:aws:cloudtrail:us-east-1:123456789012:channel/stand-in-channel";
+
+/// What [`cloudtrail_lake_forwarder::prepare`] needs besides the event, at the defaults
+/// (envelopes recognised, no mapping).
+pub fn intake() -> Intake {
+    Intake::of(&Config::for_channel(channel(CHANNEL_ARN)))
+}
 
 pub async fn stand_in() -> StandIn {
     StandIn::start(Settings::default()).await.expect("the stand-in starts on 127.0.0.1")
@@ -73,12 +86,14 @@ pub fn audit_json(uid: &str) -> String {
     .to_string()
 }
 
-/// A valid event padded to `len` bytes with an `additionalEventData` string.
+/// A valid event padded to `len` bytes with a `requestParameters.padding` string (valid up
+/// to the schema's 100 kB for requestParameters; longer ones test the size limits).
 pub fn audit_json_of_len(uid: &str, len: usize) -> String {
     let base = audit_json(uid);
-    let frame = base.len() + r#","additionalEventData":{"padding":""}"#.len();
+    let frame = base.len() + r#","padding":"""#.len();
     let padding = "x".repeat(len.saturating_sub(frame));
-    let text = format!("{},\"additionalEventData\":{{\"padding\":\"{padding}\"}}}}", &base[..base.len() - 1]);
+    let text =
+        base.replacen(r#""currency":"EUR"}"#, &format!(r#""currency":"EUR","padding":"{padding}"}}"#), 1);
     assert_eq!(text.len(), len.max(frame));
     text
 }

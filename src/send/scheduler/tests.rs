@@ -60,9 +60,10 @@ fn batch(len: usize, groups: Option<&[&str]>) -> Batch {
     let records = (0..len)
         .map(|i| Record {
             item_identifier: Some(ItemIdentifier::from(format!("m-{i}"))),
-            payload: Ok(String::new()),
+            payload: Ok(crate::source::Payload::Text(String::new())),
             message_group: groups.map(|groups| groups[i].to_owned()),
             arrival_ms: None,
+            sent_ms: None,
         })
         .collect();
     let events = (0..len)

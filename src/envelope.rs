@@ -1,0 +1,366 @@
+//! A record's payload → the events inside it: how pipelines wrap producers' events.
+//!
+//! - SNS → SQS (raw delivery off): a notification, `"Type": "Notification"` with a
+//!   `TopicArn`; its `Message` string is the event.
+//! - EventBridge → SQS: an event with `detail-type` and a `detail` object, which is the event.
+//! - CloudWatch Logs subscription → Kinesis: gzip ([`cloudwatch`]); one event per log event.
+//! - KPL aggregation → Kinesis: magic bytes, protobuf and an MD5 trailer ([`kpl`]); one event
+//!   per user record.
+//!
+//! Recognition looks for marks no integration-schema event has: the binary magic of gzip and
+//! KPL, and the fields above, which are not schema fields. The JSON envelopes are looked for
+//! only after the payload failed the schema check, so a schema event costs nothing here.
+//! Nothing in this module logs or quotes a payload: a broken envelope is a named rejection.
+
+pub mod cloudwatch;
+pub mod kpl;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use crate::rejection::Rejection;
+use crate::source::Payload;
+
+/// A pipeline's wrapping around the producer's events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Envelope {
+    Sns,
+    EventBridge,
+    CloudWatchLogs,
+    Kpl,
+}
+
+impl Envelope {
+    /// The name used in rejections, in `ENVELOPE` and in the template.
+    pub fn name(self) -> &'static str {
+        match self {
+            Envelope::Sns => "sns",
+            Envelope::EventBridge => "eventbridge",
+            Envelope::CloudWatchLogs => "cloudwatch-logs",
+            Envelope::Kpl => "kpl",
+        }
+    }
+}
+
+/// Which envelopes are looked for (`ENVELOPE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EnvelopeSetting {
+    /// Each record is recognised by its marks; a record without any is a plain payload.
+    #[default]
+    Auto,
+    /// Payloads are taken as they are, as before envelopes were known.
+    None,
+    /// Every record must be in this envelope; one that is not is rejected.
+    Only(Envelope),
+}
+
+impl EnvelopeSetting {
+    /// The values `ENVELOPE` accepts.
+    pub const VALUES: &'static str = "auto, none, sns, eventbridge, cloudwatch-logs or kpl";
+
+    /// Reads an `ENVELOPE` value.
+    ///
+    /// ```
+    /// use cloudtrail_lake_forwarder::envelope::{Envelope, EnvelopeSetting};
+    /// assert_eq!(EnvelopeSetting::parse("kpl"), Some(EnvelopeSetting::Only(Envelope::Kpl)));
+    /// assert_eq!(EnvelopeSetting::parse("gzip"), None);
+    /// ```
+    pub fn parse(value: &str) -> Option<EnvelopeSetting> {
+        Some(match value.trim().to_ascii_lowercase().as_str() {
+            "auto" => EnvelopeSetting::Auto,
+            "none" => EnvelopeSetting::None,
+            "sns" => EnvelopeSetting::Only(Envelope::Sns),
+            "eventbridge" => EnvelopeSetting::Only(Envelope::EventBridge),
+            "cloudwatch-logs" => EnvelopeSetting::Only(Envelope::CloudWatchLogs),
+            "kpl" => EnvelopeSetting::Only(Envelope::Kpl),
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for EnvelopeSetting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EnvelopeSetting::Auto => f.write_str("auto"),
+            EnvelopeSetting::None => f.write_str("none"),
+            EnvelopeSetting::Only(envelope) => f.write_str(envelope.name()),
+        }
+    }
+}
+
+/// The events taken out of one record's envelope.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unwrapped {
+    pub envelope: Envelope,
+    /// The envelope's fields shared by all its events, for the mapping's `envelope` pointers.
+    pub fields: Arc<Map<String, Value>>,
+    /// In record order; empty for a CloudWatch Logs control message.
+    pub events: Vec<Inner>,
+}
+
+/// One event inside an envelope.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inner {
+    /// The event's payload text, or why it cannot be one (a KPL user record that is not UTF-8).
+    pub payload: Result<String, Rejection>,
+    /// The event's own identity within a record of many (the CloudWatch Logs log event id;
+    /// the KPL sequence number and sub-record index); `None` when the record holds one event.
+    pub part: Option<String>,
+    /// The event's id at its source, when the envelope gives one (SNS `MessageId`, EventBridge
+    /// `id`, CloudWatch Logs log event `id`): the default `UID`.
+    pub source_id: Option<String>,
+    /// The envelope's time for the event, as written there (EventBridge `time`, SNS
+    /// `Timestamp`, log event `timestamp`): the default `eventTime`.
+    pub time: Option<Value>,
+    /// Fields of this event only, read by `envelope` pointers before the shared ones
+    /// (log event `id`, `timestamp`; KPL `partitionKey`, `explicitHashKey`, `subRecord`).
+    pub fields: Map<String, Value>,
+}
+
+impl Inner {
+    fn single(payload: String, source_id: Option<String>, time: Option<Value>) -> Inner {
+        Inner { payload: Ok(payload), part: None, source_id, time, fields: Map::new() }
+    }
+
+    /// The value an `envelope` JSON pointer names: this event's own fields first, then those
+    /// the envelope shares.
+    pub fn envelope_value<'a>(&'a self, shared: &'a Map<String, Value>, pointer: &str) -> Option<&'a Value> {
+        let rest = pointer.strip_prefix('/')?;
+        let (key, tail) = match rest.find('/') {
+            Some(end) => (&rest[..end], &rest[end..]),
+            None => (rest, ""),
+        };
+        let key = key.replace("~1", "/").replace("~0", "~");
+        let value = self.fields.get(&key).or_else(|| shared.get(&key))?;
+        if tail.is_empty() {
+            Some(value)
+        } else {
+            value.pointer(tail)
+        }
+    }
+}
+
+/// What the envelope step made of a record's payload.
+#[derive(Debug)]
+pub enum Opened {
+    /// No envelope: the payload is the event.
+    Plain(Payload),
+    /// An envelope and the events in it.
+    Unwrapped(Unwrapped),
+}
+
+/// Opens the binary envelopes (gzip, KPL), which are recognised by their first bytes before
+/// anything reads the payload as text. `sequence_number` names KPL sub-records.
+pub fn open_binary(
+    setting: EnvelopeSetting,
+    payload: Payload,
+    sequence_number: Option<&str>,
+) -> Result<Opened, Rejection> {
+    let bytes = payload.as_bytes();
+    let envelope = match setting {
+        EnvelopeSetting::None => return Ok(Opened::Plain(payload)),
+        EnvelopeSetting::Only(Envelope::CloudWatchLogs) => Envelope::CloudWatchLogs,
+        EnvelopeSetting::Only(Envelope::Kpl) => Envelope::Kpl,
+        _ if bytes.starts_with(&cloudwatch::GZIP_MAGIC) => Envelope::CloudWatchLogs,
+        _ if bytes.starts_with(&kpl::MAGIC) => Envelope::Kpl,
+        _ => return Ok(Opened::Plain(payload)),
+    };
+    match envelope {
+        Envelope::CloudWatchLogs if bytes.starts_with(&cloudwatch::GZIP_MAGIC) => {
+            cloudwatch::unwrap(bytes).map(Opened::Unwrapped)
+        }
+        Envelope::Kpl if bytes.starts_with(&kpl::MAGIC) => {
+            kpl::unwrap(bytes, sequence_number).map(Opened::Unwrapped)
+        }
+        _ => Err(Rejection::NotInEnvelope { envelope: envelope.name() }),
+    }
+}
+
+/// Whether a text payload must be looked at as a JSON envelope: always when one is pinned, in
+/// auto mode only after it failed the schema check.
+pub fn pinned_json(setting: EnvelopeSetting) -> Option<Envelope> {
+    match setting {
+        EnvelopeSetting::Only(envelope @ (Envelope::Sns | Envelope::EventBridge)) => Some(envelope),
+        _ => None,
+    }
+}
+
+/// Recognises an SNS notification or an EventBridge event in `text` and takes its event out.
+/// `Ok(None)` when the text bears neither one's marks (or is not a JSON object); a pinned
+/// `expected` envelope turns that into a rejection.
+pub fn open_json(text: &str, expected: Option<Envelope>) -> Result<Option<Unwrapped>, Rejection> {
+    let members = serde_json::from_str::<HashMap<String, &RawValue>>(text).ok();
+    let recognised = members.as_ref().and_then(|members| {
+        let is_sns = members.get("Type").is_some_and(|kind| kind.get() == "\"Notification\"")
+            && members.contains_key("TopicArn");
+        let is_event_bridge = members.contains_key("detail-type") && members.contains_key("detail");
+        match (is_sns, is_event_bridge) {
+            (true, _) => Some(Envelope::Sns),
+            (false, true) => Some(Envelope::EventBridge),
+            _ => None,
+        }
+    });
+    match (recognised, expected) {
+        (Some(found), Some(expected)) if found != expected => {
+            Err(Rejection::NotInEnvelope { envelope: expected.name() })
+        }
+        (None, Some(expected)) => Err(Rejection::NotInEnvelope { envelope: expected.name() }),
+        (None, None) => Ok(None),
+        (Some(Envelope::Sns), _) => sns(members.unwrap_or_default()).map(Some),
+        (Some(_), _) => event_bridge(members.unwrap_or_default()).map(Some),
+    }
+}
+
+fn sns(mut members: HashMap<String, &RawValue>) -> Result<Unwrapped, Rejection> {
+    let bad = |problem| Rejection::BadEnvelope { envelope: "SNS", problem };
+    let message = members.remove("Message").ok_or(bad("the notification has no Message"))?;
+    let message: String =
+        serde_json::from_str(message.get()).map_err(|_| bad("the notification's Message is not a string"))?;
+    let fields = fields_of(members);
+    let source_id = fields.get("MessageId").and_then(Value::as_str).map(str::to_owned);
+    let time = fields.get("Timestamp").cloned();
+    Ok(Unwrapped {
+        envelope: Envelope::Sns,
+        fields: Arc::new(fields),
+        events: vec![Inner::single(message, source_id, time)],
+    })
+}
+
+fn event_bridge(mut members: HashMap<String, &RawValue>) -> Result<Unwrapped, Rejection> {
+    let bad = |problem| Rejection::BadEnvelope { envelope: "EventBridge", problem };
+    let detail = members.remove("detail").ok_or(bad("the event has no detail"))?;
+    if !detail.get().starts_with('{') {
+        return Err(bad("the event's detail is not a JSON object"));
+    }
+    let fields = fields_of(members);
+    if fields.get("version").and_then(Value::as_str) != Some("0") {
+        return Err(bad("the event's version is not \"0\""));
+    }
+    if !fields.get("source").is_some_and(Value::is_string) {
+        return Err(bad("the event's source is not a string"));
+    }
+    let source_id = fields.get("id").and_then(Value::as_str).map(str::to_owned);
+    let time = fields.get("time").cloned();
+    // The detail's own text, byte for byte: a detail that is a schema event is sent unchanged.
+    let detail = detail.get().to_owned();
+    Ok(Unwrapped {
+        envelope: Envelope::EventBridge,
+        fields: Arc::new(fields),
+        events: vec![Inner::single(detail, source_id, time)],
+    })
+}
+
+/// The envelope's fields as values for the mapping; a field that cannot be read is left out.
+fn fields_of(members: HashMap<String, &RawValue>) -> Map<String, Value> {
+    members.into_iter().filter_map(|(key, raw)| Some((key, serde_json::from_str(raw.get()).ok()?))).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sns_body(message: &str) -> String {
+        json!({"Type": "Notification", "MessageId": "5f1c-22", "TopicArn": "arn:aws:sns:us-east-1:123456789012:audit",
+               "Subject": "s", "Message": message, "Timestamp": "2026-11-26T04:00:00.123Z",
+               "SignatureVersion": "1", "Signature": "c2ln", "SigningCertURL": "https://x", "UnsubscribeURL": "https://y"})
+        .to_string()
+    }
+
+    fn event_bridge_body(detail: &str) -> String {
+        format!(
+            r#"{{"version":"0","id":"eb-1","detail-type":"Order Placed","source":"shop.orders","account":"123456789012",
+                "time":"2026-11-26T04:00:00Z","region":"us-east-1","resources":[],"detail":{detail}}}"#
+        )
+    }
+
+    #[test]
+    fn an_sns_notification_yields_its_message_with_the_envelope_fields() {
+        let opened = open_json(&sns_body("{\"a\": 1}"), None).unwrap().unwrap();
+        assert_eq!(opened.envelope, Envelope::Sns);
+        let inner = &opened.events[0];
+        assert_eq!(inner.payload.as_deref(), Ok("{\"a\": 1}"));
+        assert_eq!(inner.source_id.as_deref(), Some("5f1c-22"));
+        assert_eq!(inner.time, Some(json!("2026-11-26T04:00:00.123Z")));
+        assert_eq!(
+            inner.envelope_value(&opened.fields, "/TopicArn"),
+            Some(&json!("arn:aws:sns:us-east-1:123456789012:audit"))
+        );
+        assert!(!opened.fields.contains_key("Message"));
+    }
+
+    #[test]
+    fn an_event_bridge_detail_is_taken_byte_for_byte() {
+        let detail = r#"{ "z": 1,  "a": [true] }"#;
+        let opened = open_json(&event_bridge_body(detail), None).unwrap().unwrap();
+        assert_eq!(opened.envelope, Envelope::EventBridge);
+        assert_eq!(opened.events[0].payload.as_deref(), Ok(detail));
+        assert_eq!(opened.events[0].source_id.as_deref(), Some("eb-1"));
+        assert_eq!(
+            opened.events[0].envelope_value(&opened.fields, "/detail-type"),
+            Some(&json!("Order Placed"))
+        );
+    }
+
+    #[test]
+    fn text_without_marks_is_no_envelope_unless_one_is_pinned() {
+        for text in ["{\"Type\":\"Notification\"}", "{\"detail\":{}}", "[1]", "not json", ""] {
+            assert_eq!(open_json(text, None), Ok(None), "{text}");
+            assert_eq!(
+                open_json(text, Some(Envelope::Sns)),
+                Err(Rejection::NotInEnvelope { envelope: "sns" }),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            open_json(&sns_body("{}"), Some(Envelope::EventBridge)),
+            Err(Rejection::NotInEnvelope { envelope: "eventbridge" })
+        );
+    }
+
+    #[test]
+    fn broken_envelopes_are_named() {
+        let no_string = sns_body("x").replace("\"Message\":\"x\"", "\"Message\":{}");
+        assert_eq!(
+            open_json(&no_string, None),
+            Err(Rejection::BadEnvelope {
+                envelope: "SNS",
+                problem: "the notification's Message is not a string"
+            })
+        );
+        assert_eq!(
+            open_json(&event_bridge_body("[1]"), None),
+            Err(Rejection::BadEnvelope {
+                envelope: "EventBridge",
+                problem: "the event's detail is not a JSON object"
+            })
+        );
+        let v1 = event_bridge_body("{}").replace("\"version\":\"0\"", "\"version\":\"1\"");
+        assert!(matches!(open_json(&v1, None), Err(Rejection::BadEnvelope { .. })));
+    }
+
+    #[test]
+    fn binary_envelopes_are_told_by_their_magic_and_pinning_refuses_others() {
+        let plain = Payload::Bytes(b"{}".to_vec());
+        assert!(matches!(open_binary(EnvelopeSetting::Auto, plain.clone(), None), Ok(Opened::Plain(_))));
+        assert_eq!(
+            open_binary(EnvelopeSetting::Only(Envelope::Kpl), plain.clone(), None).unwrap_err(),
+            Rejection::NotInEnvelope { envelope: "kpl" }
+        );
+        let gzip = Payload::Bytes(vec![0x1f, 0x8b, 0, 0]);
+        assert!(matches!(open_binary(EnvelopeSetting::None, gzip.clone(), None), Ok(Opened::Plain(_))));
+        assert!(matches!(open_binary(EnvelopeSetting::Auto, gzip, None), Err(Rejection::BadGzip { .. })));
+    }
+
+    #[test]
+    fn the_setting_reads_every_documented_value() {
+        for value in ["auto", "none", "sns", "eventbridge", "cloudwatch-logs", "kpl"] {
+            assert_eq!(EnvelopeSetting::parse(value).unwrap().to_string(), value);
+        }
+        assert_eq!(EnvelopeSetting::parse(" SNS "), Some(EnvelopeSetting::Only(Envelope::Sns)));
+    }
+}
