@@ -3,7 +3,7 @@
 //!
 //! ```sh
 //! cargo build --release --bin cloudtrail-lake-forwarder
-//! cargo run --release --example cpu -- [--latency-ms 50] [--quick]
+//! cargo run --release --example cpu -- [--latency-ms 50] [--quick] [--only kinesis|sqs100|sqs10|share]
 //! ```
 //!
 //! The release binary runs as the function process, through the real runtime loop (the Runtime
@@ -18,9 +18,11 @@
 //! As root with a cgroup-v1 CPU controller (`/sys/fs/cgroup/cpu`), it then runs the function at
 //! 128 MB's CPU share (7,236 µs of every 100,000 µs, as `tests/cpu_share.rs` does) and prints the
 //! cold start and the wall time of warm 10,000-record Kinesis invocations. `BENCH_BINARY=PATH`
-//! runs another build (say, one with symbols for `perf`).
+//! runs another build (say, one with symbols for `perf`); `BENCH_PROFILE=FILE` records each
+//! measured series with `perf record` into `FILE.<case>`. `--only` runs one case (or only the
+//! cgroup part). Cold start at the share counts from spawning `sh`, which joins the group and
+//! then executes the function.
 
-use std::fs::File;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -71,11 +73,13 @@ impl Case {
 async fn main() -> Result<(), Error> {
     let mut latency_ms = 50u64;
     let mut quick = false;
+    let mut only = None;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         match flag.as_str() {
             "--latency-ms" => latency_ms = args.next().ok_or("--latency-ms needs a value")?.parse()?,
             "--quick" => quick = true,
+            "--only" => only = Some(args.next().ok_or("--only needs a case")?),
             _ => {
                 return Err(format!("unknown argument {flag:?}; see the usage at the top of the file").into())
             }
@@ -90,10 +94,14 @@ async fn main() -> Result<(), Error> {
 
     let scale = if quick { 4 } else { 1 };
     let cases = [
-        (Case::Kinesis { records: 10_000 }, 20 / scale),
-        (Case::Sqs { records: 100 }, 300 / scale),
-        (Case::Sqs { records: 10 }, 600 / scale),
+        ("kinesis", Case::Kinesis { records: 10_000 }, 20 / scale),
+        ("sqs100", Case::Sqs { records: 100 }, 300 / scale),
+        ("sqs10", Case::Sqs { records: 10 }, 600 / scale),
     ];
+    if only.as_deref() == Some("share") {
+        let share = CpuShare::create()?;
+        return at_128_mb(&binary, &share, latency, ticks, quick).await;
+    }
     let stand_in = StandIn::start(Settings::default()).await?;
     stand_in.set_latency(latency);
     let mut function = Function::start(&binary, &stand_in, None).await?;
@@ -102,9 +110,13 @@ async fn main() -> Result<(), Error> {
 
     println!("| case | invocations | CPU per invocation | CPU per 1,000 events | wall per invocation |");
     println!("| --- | ---: | ---: | ---: | ---: |");
-    for (case, invocations) in cases {
+    for (label, case, invocations) in cases {
+        if only.as_ref().is_some_and(|only| only != label) {
+            continue;
+        }
         let events: Vec<Vec<u8>> =
             (0..invocations).map(|round| case.event(function.rounds + round)).collect();
+        let profiler = profile(function.pid, label).await?;
         let before = function.cpu_ticks()?;
         let started = Instant::now();
         for event in events {
@@ -112,6 +124,12 @@ async fn main() -> Result<(), Error> {
         }
         let wall = started.elapsed() / invocations as u32;
         let cpu_ms = (function.cpu_ticks()? - before) as f64 * 1000.0 / ticks as f64 / invocations as f64;
+        if let Some(mut perf) = profiler {
+            std::process::Command::new("kill")
+                .args(["-INT", &perf.id().unwrap_or(0).to_string()])
+                .status()?;
+            perf.wait().await?;
+        }
         println!(
             "| {} | {invocations} | {cpu_ms:.2} ms | {:.2} ms | {:.0} ms |",
             case.name(),
@@ -121,12 +139,27 @@ async fn main() -> Result<(), Error> {
     }
     println!("\npeak RSS of the function process: {:.1} MiB", function.peak_rss_kib() as f64 / 1024.0);
     drop(function);
+    if only.is_some() {
+        return Ok(());
+    }
 
     match CpuShare::create() {
         Ok(share) => at_128_mb(&binary, &share, latency, ticks, quick).await?,
         Err(why) => println!("\n128 MB's CPU share: skipped ({why})"),
     }
     Ok(())
+}
+
+/// `perf record` attached to the function, when `BENCH_PROFILE` asks for it.
+async fn profile(pid: u32, label: &str) -> Result<Option<Child>, Error> {
+    let Ok(output) = std::env::var("BENCH_PROFILE") else { return Ok(None) };
+    let perf = Command::new("perf")
+        .args(["record", "-e", "cpu-clock", "-F", "4000", "-g", "-p", &pid.to_string(), "-o"])
+        .arg(format!("{output}.{label}"))
+        .stderr(Stdio::null())
+        .spawn()?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    Ok(Some(perf))
 }
 
 /// Cold start and warm 10,000-record invocations with the function in the 128 MB cgroup.
@@ -203,7 +236,18 @@ impl Function {
         share: Option<&CpuShare>,
     ) -> Result<Function, Error> {
         let runtime = RuntimeApi::start().await?;
-        let mut command = Command::new(binary);
+        let mut command = match share {
+            // The shell joins the group, then becomes the function: its whole life, the loader
+            // included, runs at the share. (A `pre_exec` hook would charge the teardown of this
+            // benchmark's large address space, at exec, to the function.)
+            Some(share) => {
+                let mut command = Command::new("sh");
+                let procs = share.0.join("cgroup.procs");
+                command.arg("-c").arg(format!("echo $$ > {} && exec \"$0\"", procs.display())).arg(binary);
+                command
+            }
+            None => Command::new(binary),
+        };
         command
             .env_clear()
             .envs(lambda_environment(&runtime.address(), stand_in))
@@ -211,18 +255,6 @@ impl Function {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true);
-        if let Some(share) = share {
-            // The child joins the group between fork and exec (writing 0 to `cgroup.procs` moves
-            // the writer), so its whole life, the loader included, runs at the share.
-            let procs = File::options().write(true).open(share.0.join("cgroup.procs"))?;
-            // SAFETY: the closure only writes to an already open file: no allocation, no lock.
-            unsafe {
-                command.pre_exec(move || {
-                    use std::io::Write as _;
-                    (&procs).write_all(b"0")
-                });
-            }
-        }
         let started = Instant::now();
         let mut child = command.spawn()?;
         let pid = child.id().ok_or("the function exited at once")?;
