@@ -210,8 +210,12 @@ const PARALLEL_MAPPING_MIN_RECORDS: usize = 1024;
 /// Large batches are split over the cores Lambda gives the function (two from 1,769 MB of
 /// memory); records keep their order, and each is mapped exactly as on one thread.
 fn audit_events(records: &mut [Record], outcomes: &mut [Option<Outcome>]) -> Vec<Option<AuditEvent>> {
+    // Asking for the cores reads the cgroup's files: only worth it for a large batch.
+    if records.len() < PARALLEL_MAPPING_MIN_RECORDS {
+        return audit_chunk(records, outcomes);
+    }
     let threads = std::thread::available_parallelism().map_or(1, |cores| cores.get().min(4));
-    if threads < 2 || records.len() < PARALLEL_MAPPING_MIN_RECORDS {
+    if threads < 2 {
         return audit_chunk(records, outcomes);
     }
     let chunk = records.len().div_ceil(threads);
