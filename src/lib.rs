@@ -283,7 +283,6 @@ const PARALLEL_MAPPING_MIN_RECORDS: usize = 1024;
 /// Large batches are split over the cores Lambda gives the function (two from 1,769 MB of
 /// memory); records keep their order, and each is mapped exactly as on one thread.
 fn audit_events(source: Option<Source>, records: &mut [Record], intake: &Intake) -> (Units, Vec<usize>) {
-    let threads = std::thread::available_parallelism().map_or(1, |cores| cores.get().min(4));
     let chunk_units = |first: usize, records: &mut [Record]| -> (Units, Vec<usize>) {
         let mut units = Vec::with_capacity(records.len());
         let mut owner = Vec::with_capacity(records.len());
@@ -293,7 +292,12 @@ fn audit_events(source: Option<Source>, records: &mut [Record], intake: &Intake)
         }
         (units, owner)
     };
-    if threads < 2 || records.len() < PARALLEL_MAPPING_MIN_RECORDS {
+    // Asking for the cores reads the cgroup's files: only worth it for a large batch.
+    if records.len() < PARALLEL_MAPPING_MIN_RECORDS {
+        return chunk_units(0, records);
+    }
+    let threads = std::thread::available_parallelism().map_or(1, |cores| cores.get().min(4));
+    if threads < 2 {
         return chunk_units(0, records);
     }
     let chunk = records.len().div_ceil(threads);

@@ -12,6 +12,7 @@ use std::time::Duration;
 use aws_sdk_cloudtraildata::config::retry::RetryConfig;
 use aws_sdk_cloudtraildata::config::timeout::TimeoutConfig;
 use aws_sdk_cloudtraildata::config::SharedHttpClient;
+use aws_sdk_cloudtraildata::config::StalledStreamProtectionConfig;
 use aws_sdk_cloudtraildata::operation::put_audit_events::PutAuditEventsOutput;
 use aws_sdk_cloudtraildata::types::AuditEvent as SdkAuditEvent;
 use aws_sdk_cloudtraildata::Client;
@@ -94,6 +95,23 @@ fn sdk_event(event: &AuditEvent) -> SdkAuditEvent {
         .event_data_checksum(&event.checksum)
         .build()
         .expect("id and event_data, the only required fields, are set")
+}
+
+/// The forwarder's SDK client: `base` says where and as whom (Region, credentials, endpoint),
+/// and this adds how: the HTTPS client, timeouts, one attempt per call, and no stalled-stream
+/// protection. The binary and the integration tests build their clients here, so the tests
+/// prove the wire with the same settings.
+///
+/// Stalled-stream protection watches the throughput of every upload and download with timers
+/// polled beside the body; `sdk_timeouts` already bounds each attempt, so it only costs CPU.
+pub fn sdk_client(base: aws_sdk_cloudtraildata::config::Builder) -> Client {
+    let config = base
+        .http_client(https_client())
+        .timeout_config(sdk_timeouts())
+        .retry_config(sdk_retries())
+        .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
+        .build();
+    Client::from_conf(config)
 }
 
 /// The HTTPS client every SDK client of the forwarder uses: the SDK's own hyper client with

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use tokio::time::Instant;
 
-pub use client::{https_client, sdk_retries, sdk_timeouts, SdkChannel};
+pub use client::{https_client, sdk_client, sdk_retries, sdk_timeouts, SdkChannel};
 pub use limiter::Limiter;
 use retry::Failure;
 

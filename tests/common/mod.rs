@@ -51,16 +51,13 @@ pub fn incoming(event: Value) -> IncomingEvent {
 /// A real SDK client, signed with the stand-in's dummy keys and pointed at it; it never
 /// reads the environment, so nothing can reach AWS.
 pub fn client(stand_in: &StandIn, secret: &str) -> aws_sdk_cloudtraildata::Client {
-    let sdk_config = aws_sdk_cloudtraildata::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(ACCESS_KEY_ID, secret, None, None, "stand-in"))
-        .endpoint_url(stand_in.endpoint())
-        .http_client(send::https_client())
-        .timeout_config(send::sdk_timeouts())
-        .retry_config(send::sdk_retries())
-        .build();
-    aws_sdk_cloudtraildata::Client::from_conf(sdk_config)
+    send::sdk_client(
+        aws_sdk_cloudtraildata::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new(ACCESS_KEY_ID, secret, None, None, "stand-in"))
+            .endpoint_url(stand_in.endpoint()),
+    )
 }
 
 pub fn forwarder(stand_in: &StandIn) -> Forwarder {

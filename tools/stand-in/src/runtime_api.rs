@@ -1,7 +1,8 @@
 //! A stand-in for the Lambda Runtime API on 127.0.0.1, so a test can run the real function
 //! binary through the real runtime loop: it hands out queued invocations on `next` and keeps
 //! what the function answers. It also notes when the first `next` arrived, which is when a
-//! cold start ends.
+//! cold start ends, and counts `next` requests, so a benchmark knows when the function has
+//! finished with an invocation and waits for the next one.
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
@@ -41,6 +42,7 @@ struct State {
     /// When each answer arrived, in epoch milliseconds, to compare with its deadline.
     answered_ms: HashMap<String, u64>,
     first_next: Option<Instant>,
+    nexts: u64,
     init_error: Option<Value>,
     counter: u64,
 }
@@ -118,6 +120,26 @@ impl RuntimeApi {
         self.state().first_next
     }
 
+    /// How many times the function has asked for work: after its answer to the `n`th
+    /// invocation, it is idle again once this reaches `n + 1`.
+    pub fn next_requests(&self) -> u64 {
+        self.state().nexts
+    }
+
+    /// Waits up to `timeout` until the function has asked for work `count` times.
+    pub async fn wait_for_next_requests(&self, count: u64, timeout: Duration) -> bool {
+        let until = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.changed.notified();
+            if self.state().nexts >= count {
+                return true;
+            }
+            if tokio::time::timeout_at(until, notified).await.is_err() {
+                return false;
+            }
+        }
+    }
+
     /// What the function posted to `init/error`, if it did.
     pub fn init_error(&self) -> Option<Value> {
         self.state().init_error.clone()
@@ -179,6 +201,8 @@ async fn route(request: &Request, state: &Mutex<State>, changed: &Notify) -> Res
 }
 
 async fn next_invocation(state: &Mutex<State>, changed: &Notify) -> Response {
+    lock(state).nexts += 1;
+    changed.notify_waiters();
     loop {
         let notified = changed.notified();
         {

@@ -1,0 +1,458 @@
+//! CPU benchmark: what an invocation costs the function process in CPU time, and what that
+//! means at 128 MB, where Lambda gives the function about 7% of a core.
+//!
+//! ```sh
+//! cargo build --release --bin cloudtrail-lake-forwarder
+//! cargo run --release --example cpu -- [--latency-ms 50] [--quick] [--only kinesis|sqs100|sqs10|share]
+//! ```
+//!
+//! The release binary runs as the function process, through the real runtime loop (the Runtime
+//! API stand-in) and the real SDK client, against the CloudTrail Data stand-in (no quota, so
+//! nothing is throttled; each request answered after `--latency-ms`). One process serves every
+//! case, warm: its rate limiter has grown to the account's quota before anything is measured.
+//! CPU is the process's user + system time from `/proc/PID/stat`, read when it is idle (waiting
+//! for its next invocation) before and after a series of invocations, so the 10 ms clock tick
+//! is averaged out. Every invocation carries new identifiers, so the function's memory of
+//! ingested events never skips one, and the stand-in must store every event.
+//!
+//! As root with a cgroup-v1 CPU controller (`/sys/fs/cgroup/cpu`), it then runs the function at
+//! 128 MB's CPU share (7,236 µs of every 100,000 µs, as `tests/cpu_share.rs` does) and prints the
+//! cold start and the wall time of warm 10,000-record Kinesis invocations. `BENCH_BINARY=PATH`
+//! runs another build (say, one with symbols for `perf`); `BENCH_PROFILE=FILE` records each
+//! measured series with `perf record` into `FILE.<case>`. `--only` runs one case (or only the
+//! cgroup part). Cold start at the share counts from spawning `sh`, which joins the group and
+//! then executes the function.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use cloudtrail_data_stand_in::fixtures::{audit_event_of_len, lambda_environment};
+use cloudtrail_data_stand_in::{InvocationResult, RuntimeApi, Settings, StandIn};
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+type Error = Box<dyn std::error::Error>;
+
+/// A Lambda event to send: which kind, how many records.
+#[derive(Clone, Copy)]
+enum Case {
+    Kinesis { records: usize },
+    Sqs { records: usize },
+}
+
+impl Case {
+    fn name(self) -> String {
+        match self {
+            Case::Kinesis { records } => format!("Kinesis {records} x 700 B"),
+            Case::Sqs { records } => format!("SQS {records} x 1 KB"),
+        }
+    }
+
+    fn records(self) -> usize {
+        match self {
+            Case::Kinesis { records } | Case::Sqs { records } => records,
+        }
+    }
+
+    /// The event of invocation `round`: its records' identifiers and `UID`s are new.
+    fn event(self, round: usize) -> Vec<u8> {
+        let first = round * 100_000;
+        let records: Vec<Value> = match self {
+            Case::Kinesis { records } => (first..first + records).map(kinesis_record).collect(),
+            Case::Sqs { records } => (first..first + records).map(sqs_record).collect(),
+        };
+        json!({ "Records": records }).to_string().into_bytes()
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let mut latency_ms = 50u64;
+    let mut quick = false;
+    let mut only = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        match flag.as_str() {
+            "--latency-ms" => latency_ms = args.next().ok_or("--latency-ms needs a value")?.parse()?,
+            "--quick" => quick = true,
+            "--only" => only = Some(args.next().ok_or("--only needs a case")?),
+            _ => {
+                return Err(format!("unknown argument {flag:?}; see the usage at the top of the file").into())
+            }
+        }
+    }
+    let binary = release_binary()?;
+    let latency = Duration::from_millis(latency_ms);
+    let ticks = clock_ticks_per_second();
+    println!("machine: {} cores, {}", std::thread::available_parallelism()?.get(), cpu_model());
+    println!("binary: {} ({:.2} MiB)", binary.display(), size(&binary) as f64 / 1048576.0);
+    println!("stand-in latency: {latency_ms} ms per request, no throttling; CPU = utime + stime of the function process\n");
+
+    let scale = if quick { 4 } else { 1 };
+    let cases = [
+        ("kinesis", Case::Kinesis { records: 10_000 }, 20 / scale),
+        ("sqs100", Case::Sqs { records: 100 }, 300 / scale),
+        ("sqs10", Case::Sqs { records: 10 }, 600 / scale),
+    ];
+    if only.as_deref() == Some("share") {
+        let share = CpuShare::create()?;
+        return at_128_mb(&binary, &share, latency, ticks, quick).await;
+    }
+    let stand_in = StandIn::start(Settings::default()).await?;
+    stand_in.set_latency(latency);
+    let mut function = Function::start(&binary, &stand_in, None).await?;
+    let warm_up = function.warm_up(&stand_in, Case::Kinesis { records: 10_000 }).await?;
+    println!("warm-up: {warm_up}\n");
+
+    println!("| case | invocations | CPU per invocation | CPU per 1,000 events | wall per invocation |");
+    println!("| --- | ---: | ---: | ---: | ---: |");
+    for (label, case, invocations) in cases {
+        if only.as_ref().is_some_and(|only| only != label) {
+            continue;
+        }
+        let events: Vec<Vec<u8>> =
+            (0..invocations).map(|round| case.event(function.rounds + round)).collect();
+        let profiler = profile(function.pid, label).await?;
+        let before = function.cpu_ticks()?;
+        let started = Instant::now();
+        for event in events {
+            function.invoke(&stand_in, event, case.records()).await?;
+        }
+        let wall = started.elapsed() / invocations as u32;
+        let cpu_ms = (function.cpu_ticks()? - before) as f64 * 1000.0 / ticks as f64 / invocations as f64;
+        if let Some(mut perf) = profiler {
+            std::process::Command::new("kill")
+                .args(["-INT", &perf.id().unwrap_or(0).to_string()])
+                .status()?;
+            perf.wait().await?;
+        }
+        println!(
+            "| {} | {invocations} | {cpu_ms:.2} ms | {:.2} ms | {:.0} ms |",
+            case.name(),
+            cpu_ms * 1000.0 / case.records() as f64,
+            wall.as_secs_f64() * 1000.0
+        );
+    }
+    println!("\npeak RSS of the function process: {:.1} MiB", function.peak_rss_kib() as f64 / 1024.0);
+    drop(function);
+    if only.is_some() {
+        return Ok(());
+    }
+
+    match CpuShare::create() {
+        Ok(share) => at_128_mb(&binary, &share, latency, ticks, quick).await?,
+        Err(why) => println!("\n128 MB's CPU share: skipped ({why})"),
+    }
+    Ok(())
+}
+
+/// `perf record` attached to the function, when `BENCH_PROFILE` asks for it.
+async fn profile(pid: u32, label: &str) -> Result<Option<Child>, Error> {
+    let Ok(output) = std::env::var("BENCH_PROFILE") else { return Ok(None) };
+    let perf = Command::new("perf")
+        .args(["record", "-e", "cpu-clock", "-F", "4000", "-g", "-p", &pid.to_string(), "-o"])
+        .arg(format!("{output}.{label}"))
+        .stderr(Stdio::null())
+        .spawn()?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    Ok(Some(perf))
+}
+
+/// Cold start and warm 10,000-record invocations with the function in the 128 MB cgroup.
+async fn at_128_mb(
+    binary: &PathBuf,
+    share: &CpuShare,
+    latency: Duration,
+    ticks: u64,
+    quick: bool,
+) -> Result<(), Error> {
+    println!("\nAt 128 MB's CPU share (cgroup cpu.cfs_quota_us 7236 per 100000 µs):\n");
+    let stand_in = StandIn::start(Settings::default()).await?;
+    stand_in.set_latency(latency);
+    let mut cold = Vec::new();
+    for _ in 0..if quick { 5 } else { 15 } {
+        // Between runs the group's quota refills, so each start begins with a full period.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        cold.push(Function::start(binary, &stand_in, Some(share)).await?.cold_start);
+    }
+    cold.sort();
+    println!(
+        "cold start (process start to first Runtime API request, {} runs): median {:.1} ms, max {:.1} ms",
+        cold.len(),
+        cold[cold.len() / 2].as_secs_f64() * 1000.0,
+        cold[cold.len() - 1].as_secs_f64() * 1000.0
+    );
+
+    let case = Case::Kinesis { records: 10_000 };
+    let mut function = Function::start(binary, &stand_in, Some(share)).await?;
+    let warm_up = function.warm_up(&stand_in, case).await?;
+    println!("warm-up: {warm_up}");
+    let mut walls = Vec::new();
+    let mut rates = Vec::new();
+    let before = function.cpu_ticks()?;
+    let invocations = if quick { 3 } else { 5 };
+    for round in 0..invocations {
+        let event = case.event(function.rounds + round);
+        let (wall, summary) = function.invoke(&stand_in, event, case.records()).await?;
+        walls.push(wall);
+        rates.push(summary["fields"]["rate_limit"].as_f64().unwrap_or(0.0));
+    }
+    let cpu_ms = (function.cpu_ticks()? - before) as f64 * 1000.0 / ticks as f64 / invocations as f64;
+    walls.sort();
+    println!(
+        "10,000 Kinesis records, warm, {invocations} invocations: wall median {:.0} ms (min {:.0}, max {:.0}), CPU {cpu_ms:.0} ms per invocation, limiter at {:.0} requests/s",
+        walls[walls.len() / 2].as_secs_f64() * 1000.0,
+        walls[0].as_secs_f64() * 1000.0,
+        walls[walls.len() - 1].as_secs_f64() * 1000.0,
+        rates.iter().copied().fold(0.0, f64::max)
+    );
+    println!(
+        "  (the account quota caps the limiter at 100 requests/s with a burst of a quarter second: \
+         100 requests cannot all start in less than {:.0} ms)",
+        (100.0 - 25.0) / 100.0 * 1000.0
+    );
+    Ok(())
+}
+
+/// The function process under the Runtime API stand-in.
+struct Function {
+    child: Child,
+    pid: u32,
+    runtime: RuntimeApi,
+    summaries: Arc<Mutex<Vec<Value>>>,
+    cold_start: Duration,
+    /// Invocations answered so far.
+    rounds: usize,
+}
+
+impl Function {
+    async fn start(
+        binary: &PathBuf,
+        stand_in: &StandIn,
+        share: Option<&CpuShare>,
+    ) -> Result<Function, Error> {
+        let runtime = RuntimeApi::start().await?;
+        let mut command = match share {
+            // The shell joins the group, then becomes the function: its whole life, the loader
+            // included, runs at the share. (A `pre_exec` hook would charge the teardown of this
+            // benchmark's large address space, at exec, to the function.)
+            Some(share) => {
+                let mut command = Command::new("sh");
+                let procs = share.0.join("cgroup.procs");
+                command.arg("-c").arg(format!("echo $$ > {} && exec \"$0\"", procs.display())).arg(binary);
+                command
+            }
+            None => Command::new(binary),
+        };
+        command
+            .env_clear()
+            .envs(lambda_environment(&runtime.address(), stand_in))
+            .env("AWS_LAMBDA_LOG_LEVEL", "INFO")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        let started = Instant::now();
+        let mut child = command.spawn()?;
+        let pid = child.id().ok_or("the function exited at once")?;
+        let summaries = Arc::new(Mutex::new(Vec::new()));
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        tokio::spawn(read_summaries(stdout, summaries.clone()));
+        while runtime.first_next().is_none() {
+            if let Some(status) = child.try_wait()? {
+                return Err(format!("the function exited at init: {status}").into());
+            }
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        }
+        let cold_start = runtime.first_next().expect("polled above") - started;
+        Ok(Function { child, pid, runtime, summaries, cold_start, rounds: 0 })
+    }
+
+    /// Invokes the function with `event` and waits until it asks for the next one; returns the
+    /// time from handing it the event to its answer, and its summary line.
+    async fn invoke(
+        &mut self,
+        stand_in: &StandIn,
+        event: Vec<u8>,
+        records: usize,
+    ) -> Result<(Duration, Value), Error> {
+        let deadline_ms = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis() as u64 + 120_000;
+        let invoked = Instant::now();
+        let request_id = self.runtime.invoke_raw(event, deadline_ms);
+        let result = self.runtime.result(&request_id, Duration::from_secs(120)).await;
+        let wall = invoked.elapsed();
+        self.rounds += 1;
+        match result {
+            Some(InvocationResult::Response(answer))
+                if answer["batchItemFailures"].as_array().is_some_and(Vec::is_empty) => {}
+            other => return Err(format!("the function did not answer with success: {other:?}").into()),
+        }
+        let idle = self.runtime.wait_for_next_requests(self.rounds as u64 + 1, Duration::from_secs(10));
+        if !idle.await {
+            return Err("the function did not ask for its next invocation".into());
+        }
+        let stored = stand_in.stored_count();
+        stand_in.reset();
+        if stored != records {
+            return Err(format!("{stored} of {records} events stored").into());
+        }
+        // The summary line is written before the answer; give the pipe a moment.
+        for _ in 0..100 {
+            if let Some(summary) = self.summaries.lock().unwrap().get(self.rounds - 1) {
+                return Ok((wall, summary.clone()));
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        Err("no summary line for the invocation".into())
+    }
+
+    /// Sends batches until the rate limiter stops growing: a cold environment starts at 2
+    /// requests per second and grows with each answer while the limiter holds requests back.
+    async fn warm_up(&mut self, stand_in: &StandIn, case: Case) -> Result<String, Error> {
+        let mut steps = Vec::new();
+        let mut last_rate = 0.0;
+        for _ in 0..12 {
+            let (wall, summary) = self.invoke(stand_in, case.event(self.rounds), case.records()).await?;
+            let rate = summary["fields"]["rate_limit"].as_f64().unwrap_or(0.0);
+            steps.push(format!("{:.0} ms (limiter {rate:.0}/s)", wall.as_secs_f64() * 1000.0));
+            if rate == last_rate || rate >= 100.0 {
+                break;
+            }
+            last_rate = rate;
+        }
+        Ok(format!("{} invocations of {}: {}", steps.len(), case.name(), steps.join(", ")))
+    }
+
+    /// The process's user + system time so far, in clock ticks.
+    fn cpu_ticks(&self) -> Result<u64, Error> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid))?;
+        // The command name may hold spaces; the fields after it are plain numbers.
+        let fields: Vec<&str> = stat.rsplit_once(')').ok_or("malformed stat")?.1.split_whitespace().collect();
+        // After the name: state is field 3 of stat(5), utime 14 and stime 15.
+        Ok(fields[11].parse::<u64>()? + fields[12].parse::<u64>()?)
+    }
+
+    fn peak_rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Function {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+async fn read_summaries(stdout: tokio::process::ChildStdout, summaries: Arc<Mutex<Vec<Value>>>) {
+    let mut lines = BufReader::new(stdout).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        if !line.contains("invocation summary") {
+            continue;
+        }
+        if let Ok(value) = serde_json::from_str::<Value>(&line) {
+            summaries.lock().unwrap().push(value);
+        }
+    }
+}
+
+/// A CPU cgroup with 128 MB's share of a core, removed when dropped.
+struct CpuShare(PathBuf);
+
+impl CpuShare {
+    fn create() -> Result<CpuShare, String> {
+        let group = PathBuf::from("/sys/fs/cgroup/cpu")
+            .join(format!("cloudtrail-forwarder-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&group)
+            .map_err(|error| format!("cannot create {}: {error}", group.display()))?;
+        let share = CpuShare(group);
+        for (file, value) in [("cpu.cfs_period_us", "100000"), ("cpu.cfs_quota_us", "7236")] {
+            std::fs::write(share.0.join(file), value)
+                .map_err(|error| format!("cannot write {file}: {error}"))?;
+        }
+        Ok(share)
+    }
+}
+
+impl Drop for CpuShare {
+    fn drop(&mut self) {
+        for _ in 0..50 {
+            if std::fs::remove_dir(&self.0).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+fn kinesis_record(i: usize) -> Value {
+    let sequence_number = format!("4963567093412806740612094{i:031}");
+    json!({
+        "eventSource": "aws:kinesis", "eventVersion": "1.0",
+        "eventSourceARN": "arn:aws:kinesis:us-east-1:123456789012:stream/audit-events",
+        "eventID": format!("shardId-000000000000:{sequence_number}"),
+        "eventName": "aws:kinesis:record", "awsRegion": "us-east-1",
+        "invokeIdentityArn": "arn:aws:iam::123456789012:role/forwarder",
+        "kinesis": {"kinesisSchemaVersion": "1.0", "partitionKey": "tenant-1",
+                    "sequenceNumber": sequence_number,
+                    "data": base64::engine::general_purpose::STANDARD.encode(audit_event_of_len(i, 700, "x")),
+                    "approximateArrivalTimestamp": 1764149400.0}
+    })
+}
+
+fn sqs_record(i: usize) -> Value {
+    json!({
+        "messageId": format!("9a7f3c1e-0000-4000-8000-{i:012}"), "receiptHandle": format!("AQEB{i:060}"),
+        "body": audit_event_of_len(i, 1000, "x"),
+        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1764149400000"},
+        "messageAttributes": {}, "md5OfBody": "0123456789abcdef0123456789abcdef", "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:audit-events", "awsRegion": "us-east-1"
+    })
+}
+
+/// The release binary, or the one `BENCH_BINARY` names.
+fn release_binary() -> Result<PathBuf, String> {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let path = std::env::var_os("BENCH_BINARY")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| target.join("release/cloudtrail-lake-forwarder"));
+    if path.exists() {
+        Ok(path)
+    } else {
+        Err(format!(
+            "{} is missing: run `cargo build --release --bin cloudtrail-lake-forwarder` first",
+            path.display()
+        ))
+    }
+}
+
+/// `USER_HZ`, the unit of `/proc/PID/stat`'s times: 100 on every Linux that Lambda runs.
+fn clock_ticks_per_second() -> u64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|output| String::from_utf8(output.stdout).ok())
+        .and_then(|text| text.trim().parse().ok())
+        .unwrap_or(100)
+}
+
+fn size(path: &PathBuf) -> u64 {
+    std::fs::metadata(path).map_or(0, |metadata| metadata.len())
+}
+
+fn cpu_model() -> String {
+    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    info.lines()
+        .find_map(|line| line.strip_prefix("model name"))
+        .map_or("unknown CPU".into(), |rest| rest.trim_start_matches([' ', '\t', ':']).to_owned())
+}
