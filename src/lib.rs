@@ -62,8 +62,9 @@ use crate::config::Config;
 use crate::incoming::IncomingEvent;
 use crate::intake::{Intake, Units};
 use crate::ordering::Ordering;
-use crate::outcome::Outcome;
+use crate::outcome::{Hold, Outcome};
 use crate::recent::{Key, RecentlyIngested};
+use crate::rejection::Rejection;
 use crate::send::{Delivery, SdkChannel, Sender};
 use crate::source::{EventError, Record, Source};
 
@@ -101,22 +102,32 @@ impl Prepared {
 /// behind a rejection. The handler, the tests and the benchmarks all call this.
 pub fn prepare(event: IncomingEvent, intake: &Intake) -> Result<Prepared, EventError> {
     let mut batch = source::decode(event)?;
-    let (all, owner) = audit_events(batch.source, &mut batch.records, intake);
-    let mut units = Vec::with_capacity(all.len());
-    let (mut events, mut outcomes) = (Vec::with_capacity(all.len()), Vec::with_capacity(all.len()));
-    for (unit, &index) in all.into_iter().zip(&owner) {
+    let Mapped { units: all, owner: unit_owner, deferred } =
+        audit_events(batch.source, &mut batch.records, intake);
+    let capacity = all.len() + deferred.len();
+    let mut units = Vec::with_capacity(capacity);
+    let mut owner = Vec::with_capacity(capacity);
+    let (mut events, mut outcomes) = (Vec::with_capacity(capacity), Vec::with_capacity(capacity));
+    let mut push = |index: usize, unit: Option<Result<AuditEvent, Rejection>>| {
         units.push(batch.records[index].metadata());
-        match unit {
-            Ok(event) => {
-                events.push(Some(event));
-                outcomes.push(None);
-            }
-            Err(rejection) => {
-                events.push(None);
-                outcomes.push(Some(Outcome::Rejected(rejection)));
-            }
+        owner.push(index);
+        let (event, outcome) = match unit {
+            Some(Ok(event)) => (Some(event), None),
+            Some(Err(rejection)) => (None, Some(Outcome::Rejected(rejection))),
+            None => (None, Some(Outcome::Held(Hold::OverBudget))),
+        };
+        events.push(event);
+        outcomes.push(outcome);
+    };
+    // A deferred record is one held unit, in its place: the units stay in record order.
+    let mut deferred = deferred.into_iter().peekable();
+    for (unit, index) in all.into_iter().zip(unit_owner) {
+        while let Some(held) = deferred.next_if(|&held| held < index) {
+            push(held, None);
         }
+        push(index, Some(unit));
     }
+    deferred.for_each(|held| push(held, None));
     Ordering::of(batch.source).hold_behind_failures(&units, &mut outcomes);
     Ok(Prepared {
         source: batch.source,
@@ -277,43 +288,79 @@ impl Forwarder {
 /// Below this many records, one thread maps them sooner than starting others would help.
 const PARALLEL_MAPPING_MIN_RECORDS: usize = 1024;
 
+/// How many bytes of audit events one invocation takes out of its records' envelopes before it
+/// leaves the rest for a later delivery. Envelopes multiply: a Kinesis batch of 6 MB may hold
+/// hundreds of gzip records that each inflate to 16 MiB, far beyond a 128 MB function; a batch
+/// of plain events never comes near (Lambda's 6 MB). Each event's bytes are held a few times
+/// over while it is sent (its request body, the SDK's copy), so 16 MiB of events stays well
+/// inside 128 MB. The first record of a batch is always taken, so every delivery makes progress.
+pub const MAX_EVENT_BYTES_PER_INVOCATION: usize = 16 * 1024 * 1024;
+
+/// The audit events of a batch's records, with what was left for a later delivery.
+struct Mapped {
+    /// Each record's units in record order (a record may have none, one or many).
+    units: Units,
+    /// `owner[u]`: the index of the record unit `u` came from.
+    owner: Vec<usize>,
+    /// Records left for a later delivery, in order: the batch had unpacked
+    /// [`MAX_EVENT_BYTES_PER_INVOCATION`] before them.
+    deferred: Vec<usize>,
+}
+
 /// Each record's audit events, in record order, with the index of the record each came from;
 /// the payloads are moved out of the records (what is left in them is empty).
 ///
 /// Large batches are split over the cores Lambda gives the function (two from 1,769 MB of
-/// memory); records keep their order, and each is mapped exactly as on one thread.
-fn audit_events(source: Option<Source>, records: &mut [Record], intake: &Intake) -> (Units, Vec<usize>) {
-    let chunk_units = |first: usize, records: &mut [Record]| -> (Units, Vec<usize>) {
-        let mut units = Vec::with_capacity(records.len());
-        let mut owner = Vec::with_capacity(records.len());
+/// memory); records keep their order, and each is mapped exactly as on one thread, each chunk
+/// with its part of the byte budget.
+fn audit_events(source: Option<Source>, records: &mut [Record], intake: &Intake) -> Mapped {
+    let chunk_units = |first: usize, records: &mut [Record], budget: usize| -> Mapped {
+        let mut mapped = Mapped {
+            units: Vec::with_capacity(records.len()),
+            owner: Vec::with_capacity(records.len()),
+            deferred: Vec::new(),
+        };
+        let mut taken = 0usize;
         for (offset, record) in records.iter_mut().enumerate() {
-            let count = intake.audit_events(source, record, &mut units);
-            owner.extend(std::iter::repeat_n(first + offset, count));
+            if taken >= budget {
+                mapped.deferred.push(first + offset);
+                continue;
+            }
+            let before = mapped.units.len();
+            let count = intake.audit_events(source, record, &mut mapped.units);
+            taken +=
+                mapped.units[before..].iter().flatten().map(|event| event.event_data.len()).sum::<usize>();
+            mapped.owner.extend(std::iter::repeat_n(first + offset, count));
         }
-        (units, owner)
+        mapped
     };
     // Asking for the cores reads the cgroup's files: only worth it for a large batch.
     if records.len() < PARALLEL_MAPPING_MIN_RECORDS {
-        return chunk_units(0, records);
+        return chunk_units(0, records, MAX_EVENT_BYTES_PER_INVOCATION);
     }
     let threads = std::thread::available_parallelism().map_or(1, |cores| cores.get().min(4));
     if threads < 2 {
-        return chunk_units(0, records);
+        return chunk_units(0, records, MAX_EVENT_BYTES_PER_INVOCATION);
     }
     let chunk = records.len().div_ceil(threads);
     std::thread::scope(|scope| {
         let workers: Vec<_> = records
             .chunks_mut(chunk)
             .enumerate()
-            .map(|(index, records)| scope.spawn(move || chunk_units(index * chunk, records)))
+            .map(|(index, records)| {
+                scope.spawn(move || {
+                    chunk_units(index * chunk, records, MAX_EVENT_BYTES_PER_INVOCATION / threads)
+                })
+            })
             .collect();
-        let (mut units, mut owner) = (Vec::with_capacity(chunk * threads), Vec::new());
+        let mut all =
+            Mapped { units: Vec::with_capacity(chunk * threads), owner: Vec::new(), deferred: Vec::new() };
         for worker in workers {
-            let (chunk_units, chunk_owner) =
-                worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            units.extend(chunk_units);
-            owner.extend(chunk_owner);
+            let mapped = worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            all.units.extend(mapped.units);
+            all.owner.extend(mapped.owner);
+            all.deferred.extend(mapped.deferred);
         }
-        (units, owner)
+        all
     })
 }

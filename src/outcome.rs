@@ -25,6 +25,9 @@ pub enum Hold {
     BehindFailure,
     /// The invocation's deadline came first.
     OutOfTime,
+    /// The batch's earlier records unpacked to as many audit event bytes as one invocation
+    /// takes ([`crate::MAX_EVENT_BYTES_PER_INVOCATION`]); this one waits for a later delivery.
+    OverBudget,
 }
 
 impl Outcome {
@@ -46,6 +49,7 @@ impl Outcome {
             Outcome::Failed { code, .. } => Some(code),
             Outcome::Held(Hold::BehindFailure) => Some("HeldBehindFailure"),
             Outcome::Held(Hold::OutOfTime) => Some("OutOfTime"),
+            Outcome::Held(Hold::OverBudget) => Some("OverBudget"),
         }
     }
 
@@ -70,6 +74,9 @@ impl fmt::Display for Hold {
         f.write_str(match self {
             Hold::BehindFailure => "an earlier record of its group or shard failed",
             Hold::OutOfTime => "the invocation ran out of time before it could be sent",
+            Hold::OverBudget => {
+                "the batch's earlier records unpacked to as many events as one invocation holds; it comes back on a later delivery"
+            }
         })
     }
 }

@@ -125,3 +125,32 @@ async fn a_pinned_envelope_rejects_records_outside_it_and_sends_the_rest() {
     assert_eq!(reported(&answer), ["plain"]);
     assert_eq!(stand_in.stored().into_iter().map(|event| event.id).collect::<Vec<_>>(), ["sns"]);
 }
+
+#[tokio::test]
+async fn records_past_the_invocations_event_bytes_wait_for_a_later_delivery_and_then_get_in() {
+    // Four CloudWatch Logs records of 70 log events of 90 kB: 6.3 MB of events each, so the
+    // fourth starts after 18.9 MB, past the 16 MiB one invocation takes out of its envelopes.
+    let stand_in = stand_in().await;
+    let forwarder = forwarder(&stand_in);
+    let record = |n: usize| {
+        let events: Vec<(String, i64, String)> = (0..70)
+            .map(|i| {
+                (
+                    format!("{:056}", n * 100 + i),
+                    1_764_129_600_000,
+                    audit_json_of_len(&format!("r{n}-{i}"), 90_000),
+                )
+            })
+            .collect();
+        kinesis_record(&sequence_number(n), &cloudwatch_logs_data("/app/audit", &events))
+    };
+
+    let answer = forward(&forwarder, records((1..=4).map(record).collect())).await;
+    assert_eq!(reported(&answer), [sequence_number(4)], "the fourth record is left for later, not dropped");
+    assert_eq!(stand_in.stored().len(), 3 * 70);
+
+    // Lambda resumes the shard at the reported record.
+    let answer = forward(&forwarder, records(vec![record(4)])).await;
+    assert_eq!(reported(&answer), Vec::<String>::new());
+    assert_eq!(stand_in.stored().len(), 4 * 70);
+}
