@@ -239,6 +239,8 @@ impl Forwarder {
         for (copy, original) in copies {
             outcomes[copy] = outcomes[original].clone();
         }
+        report.events_ingested =
+            outcomes.iter().filter(|outcome| matches!(outcome, Some(Outcome::Ingested))).count();
         let outcomes = fold_outcomes(records.len(), &owner, &outcomes);
         let (answer, reported) = answer::answer(source, &records, &outcomes)?;
         summary::log_reported(&records, &outcomes, &reported);

@@ -17,7 +17,8 @@ pub fn emf_document(namespace: &str, function_name: &str, summary: &Summary, tim
     let source = summary.source.map_or("none", Source::name);
     let mut metrics: Vec<(&str, &str, Value)> = vec![
         ("RecordsReceived", "Count", json!(summary.records)),
-        ("EventsIngested", "Count", json!(summary.ingested)),
+        ("RecordsIngested", "Count", json!(summary.ingested)),
+        ("EventsIngested", "Count", json!(summary.send.events_ingested)),
         // What Lambda will deliver again, successes after a Kinesis failure included.
         ("RecordsFailed", "Count", json!(summary.redelivered)),
         // Never valid audit events; on SQS they end in the dead-letter queue, on Kinesis only
@@ -96,6 +97,7 @@ mod tests {
                 throttled_requests: 1,
                 throttled_events: 2,
                 rate_limit: 7.5,
+                events_ingested: 12,
             },
             duration: Duration::from_millis(45),
         }
@@ -117,7 +119,8 @@ mod tests {
             assert!(document[name].is_number() || document[name].is_array(), "{name}");
             assert!(["Count", "Milliseconds", "Count/Second"].contains(&metric["Unit"].as_str().unwrap()));
         }
-        assert_eq!(document["EventsIngested"], 7);
+        assert_eq!(document["RecordsIngested"], 7);
+        assert_eq!(document["EventsIngested"], 12);
         assert_eq!(document["RecordsFailed"], 4);
         assert_eq!(document["ThrottledRequests"], 1);
         assert_eq!(document["ThrottledEvents"], 2);

@@ -116,6 +116,7 @@ impl Summary {
             rejected = self.rejected,
             reported = self.reported,
             redelivered = self.redelivered,
+            events_ingested = self.send.events_ingested,
             events_sent = self.send.events_sent,
             requests = self.send.requests,
             retries = self.send.retries,

@@ -143,6 +143,7 @@ async fn each_invocation_writes_one_emf_document_whose_numbers_match_it() {
         assert_eq!(emf["FunctionName"], "cloudtrail-lake-forwarder");
         assert_eq!(emf["Source"], "kinesis");
         assert_eq!(emf["RecordsReceived"], 4);
+        assert_eq!(emf["RecordsIngested"], 3);
         assert_eq!(emf["EventsIngested"], 3);
         assert_eq!(emf["RecordsRejected"], 1);
         assert_eq!(emf["RecordsFailed"], 1);

@@ -145,9 +145,18 @@ async fn records_past_the_invocations_event_bytes_wait_for_a_later_delivery_and_
         kinesis_record(&sequence_number(n), &cloudwatch_logs_data("/app/audit", &events))
     };
 
-    let answer = forward(&forwarder, records((1..=4).map(record).collect())).await;
+    let (answer, summary) = forwarder
+        .forward(incoming(records((1..=4).map(record).collect())), None)
+        .await
+        .expect("a readable batch");
     assert_eq!(reported(&answer), [sequence_number(4)], "the fourth record is left for later, not dropped");
     assert_eq!(stand_in.stored().len(), 3 * 70);
+    assert_eq!(
+        (summary.ingested, summary.send.events_ingested),
+        (3, 3 * 70),
+        "records and events counted apart"
+    );
+    assert_eq!(summary.failures.get("OverBudget"), Some(&1));
 
     // Lambda resumes the shard at the reported record.
     let answer = forward(&forwarder, records(vec![record(4)])).await;

@@ -93,6 +93,9 @@ pub struct SendReport {
     pub throttled_events: usize,
     /// The limiter's rate at the end of the invocation, in requests per second.
     pub rate_limit: f64,
+    /// Audit events ingested, confirmed now or earlier: a record of many events (CloudWatch
+    /// Logs, KPL) counts each.
+    pub events_ingested: usize,
 }
 
 impl<C: Channel> Sender<C> {

@@ -345,9 +345,12 @@ mod tests {
         let at = |ms| t0 + Duration::from_millis(ms);
         let events =
             [stored("a", at(100)), stored("b", at(200)), stored("a", at(1_500)), stored("c", at(2_000))];
-        let requests =
-            [request(Some("ThrottlingException"), at(0)), request(None, at(50)), request(None, at(60)),
-             request(Some("ThrottlingException"), at(2_100))];
+        let requests = [
+            request(Some("ThrottlingException"), at(0)),
+            request(None, at(50)),
+            request(None, at(60)),
+            request(Some("ThrottlingException"), at(2_100)),
+        ];
         let measured = Measured::of(["a", "b", "c", "d"].into_iter(), &events, &requests);
         let report = report(measured, drained(4), Vec::new());
 
