@@ -298,6 +298,12 @@ const PARALLEL_MAPPING_MIN_RECORDS: usize = 1024;
 /// inside 128 MB. The first record of a batch is always taken, so every delivery makes progress.
 pub const MAX_EVENT_BYTES_PER_INVOCATION: usize = 16 * 1024 * 1024;
 
+/// How many events (audit events and rejected ones) one invocation takes out of its records'
+/// envelopes, for the same reason: a 1 kB gzip record can hold 10,000 empty log events, so a
+/// 6 MB batch could hold 28 million, each with its bookkeeping. A plain batch has at most
+/// Lambda's 10,000 records; 50,000 events of bookkeeping take a few MB.
+pub const MAX_EVENTS_PER_INVOCATION: usize = 50_000;
+
 /// The audit events of a batch's records, with what was left for a later delivery.
 struct Mapped {
     /// Each record's units in record order (a record may have none, one or many).
@@ -305,7 +311,7 @@ struct Mapped {
     /// `owner[u]`: the index of the record unit `u` came from.
     owner: Vec<usize>,
     /// Records left for a later delivery, in order: the batch had unpacked
-    /// [`MAX_EVENT_BYTES_PER_INVOCATION`] before them.
+    /// [`MAX_EVENT_BYTES_PER_INVOCATION`] or [`MAX_EVENTS_PER_INVOCATION`] before them.
     deferred: Vec<usize>,
 }
 
@@ -313,10 +319,10 @@ struct Mapped {
 /// the payloads are moved out of the records (what is left in them is empty).
 ///
 /// Large batches are split over the cores Lambda gives the function (two from 1,769 MB of
-/// memory); records keep their order, and each is mapped exactly as on one thread, each chunk
-/// with its part of the byte budget.
+/// memory); records keep their order, and each is mapped exactly as on one thread, each of the
+/// `parts` chunks with its part of the budgets.
 fn audit_events(source: Option<Source>, records: &mut [Record], intake: &Intake) -> Mapped {
-    let chunk_units = |first: usize, records: &mut [Record], budget: usize| -> Mapped {
+    let chunk_units = |first: usize, records: &mut [Record], parts: usize| -> Mapped {
         let mut mapped = Mapped {
             units: Vec::with_capacity(records.len()),
             owner: Vec::with_capacity(records.len()),
@@ -324,7 +330,9 @@ fn audit_events(source: Option<Source>, records: &mut [Record], intake: &Intake)
         };
         let mut taken = 0usize;
         for (offset, record) in records.iter_mut().enumerate() {
-            if taken >= budget {
+            if taken >= MAX_EVENT_BYTES_PER_INVOCATION / parts
+                || mapped.units.len() >= MAX_EVENTS_PER_INVOCATION / parts
+            {
                 mapped.deferred.push(first + offset);
                 continue;
             }
@@ -338,22 +346,18 @@ fn audit_events(source: Option<Source>, records: &mut [Record], intake: &Intake)
     };
     // Asking for the cores reads the cgroup's files: only worth it for a large batch.
     if records.len() < PARALLEL_MAPPING_MIN_RECORDS {
-        return chunk_units(0, records, MAX_EVENT_BYTES_PER_INVOCATION);
+        return chunk_units(0, records, 1);
     }
     let threads = std::thread::available_parallelism().map_or(1, |cores| cores.get().min(4));
     if threads < 2 {
-        return chunk_units(0, records, MAX_EVENT_BYTES_PER_INVOCATION);
+        return chunk_units(0, records, 1);
     }
     let chunk = records.len().div_ceil(threads);
     std::thread::scope(|scope| {
         let workers: Vec<_> = records
             .chunks_mut(chunk)
             .enumerate()
-            .map(|(index, records)| {
-                scope.spawn(move || {
-                    chunk_units(index * chunk, records, MAX_EVENT_BYTES_PER_INVOCATION / threads)
-                })
-            })
+            .map(|(index, records)| scope.spawn(move || chunk_units(index * chunk, records, threads)))
             .collect();
         let mut all =
             Mapped { units: Vec::with_capacity(chunk * threads), owner: Vec::new(), deferred: Vec::new() };

@@ -25,8 +25,9 @@ pub enum Hold {
     BehindFailure,
     /// The invocation's deadline came first.
     OutOfTime,
-    /// The batch's earlier records unpacked to as many audit event bytes as one invocation
-    /// takes ([`crate::MAX_EVENT_BYTES_PER_INVOCATION`]); this one waits for a later delivery.
+    /// The batch's earlier records unpacked to as many audit event bytes or events as one
+    /// invocation takes ([`crate::MAX_EVENT_BYTES_PER_INVOCATION`],
+    /// [`crate::MAX_EVENTS_PER_INVOCATION`]); this one waits for a later delivery.
     OverBudget,
 }
 

@@ -287,3 +287,29 @@ async fn the_nastiest_records_are_named_and_the_rest_still_lands() {
     assert_eq!(reported(&answer), expected);
     assert_eq!(stand_in.stored().into_iter().map(|event| event.id).collect::<Vec<_>>(), ["valid"]);
 }
+
+#[test]
+fn a_batch_of_records_full_of_tiny_log_events_is_taken_up_to_the_invocations_budget() {
+    // Six 1 kB-ish gzip records of 10,000 empty log events each: 60,000 events from a few kB.
+    // Five records fill the invocation's 50,000; the sixth waits for a later delivery, and every
+    // record is accounted for.
+    let empty: Vec<(String, i64, String)> =
+        (0..10_000).map(|i| (format!("{i:056}"), 0, String::new())).collect();
+    let data = cloudwatch_logs_data("/app/audit", &empty);
+    let batch = records((1..=6).map(|n| kinesis_record(&sequence_number(n), &data)).collect());
+    let prepared = prepare(incoming(batch), &intake()).unwrap();
+
+    assert!(prepared.units.len() <= cloudtrail_lake_forwarder::MAX_EVENTS_PER_INVOCATION + 1);
+    let outcomes = prepared.record_outcomes(&prepared.outcomes);
+    assert!(
+        outcomes[..5].iter().all(|outcome| matches!(outcome, Some(Outcome::Rejected(_)))),
+        "{outcomes:?}"
+    );
+    assert_eq!(outcomes[5], Some(Outcome::Held(cloudtrail_lake_forwarder::outcome::Hold::OverBudget)));
+    let (answer, _) = answer(prepared.source, &prepared.records, &outcomes).unwrap();
+    assert_eq!(
+        serde_json::to_value(answer).unwrap()["batchItemFailures"],
+        json!([{"itemIdentifier": sequence_number(1)}]),
+        "Kinesis names the first record not ingested; the held one comes back with it"
+    );
+}
