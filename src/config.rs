@@ -400,7 +400,8 @@ mod tests {
 
     #[test]
     fn a_mapping_is_read_and_a_bad_entry_is_named() {
-        let mapping = r#"{"eventName": {"path": "/action"}}"#;
+        let mapping = r#"{"eventName": {"path": "/action"}, "eventSource": {"const": "shop"},
+            "userIdentity.type": {"const": "Customer"}, "userIdentity.principalId": {"path": "/who"}}"#;
         let ok = config(&[("CHANNEL_ARN", ARN), ("EVENT_MAPPING", mapping)]).unwrap();
         assert_eq!(ok.mapping.as_deref(), Some(&Mapping::parse(mapping).unwrap()));
         let error = config(&[("CHANNEL_ARN", ARN), ("EVENT_MAPPING", r#"{"eventName": {"pth": "/a"}}"#)])

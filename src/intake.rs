@@ -58,7 +58,7 @@ impl Intake {
         let sequence_number = record.item_identifier.as_ref().filter(|_| source == Some(Source::Kinesis));
         match envelope::open_binary(self.envelope, payload, sequence_number.map(ItemIdentifier::as_str)) {
             Err(rejection) => out.push(Err(rejection)),
-            Ok(Opened::Unwrapped(unwrapped)) => self.inner_events(source, record, &unwrapped, out),
+            Ok(Opened::Unwrapped(unwrapped)) => self.inner_events(source, record, unwrapped, out),
             Ok(Opened::Plain(payload)) => match payload.into_text() {
                 Ok(text) => self.text_events(source, record, text, out),
                 Err(rejection) => out.push(Err(rejection)),
@@ -71,7 +71,7 @@ impl Intake {
     fn text_events(&self, source: Option<Source>, record: &Record, text: String, out: &mut Units) {
         if let Some(pinned) = envelope::pinned_json(self.envelope) {
             return match envelope::open_json(&text, Some(pinned)) {
-                Ok(Some(unwrapped)) => self.inner_events(source, record, &unwrapped, out),
+                Ok(Some(unwrapped)) => self.inner_events(source, record, unwrapped, out),
                 Ok(None) => out.push(Err(Rejection::NotInEnvelope { envelope: pinned.name() })),
                 Err(rejection) => out.push(Err(rejection)),
             };
@@ -81,7 +81,7 @@ impl Intake {
         };
         if self.envelope == EnvelopeSetting::Auto {
             match envelope::open_json(&text, None) {
-                Ok(Some(unwrapped)) => return self.inner_events(source, record, &unwrapped, out),
+                Ok(Some(unwrapped)) => return self.inner_events(source, record, unwrapped, out),
                 Ok(None) => {}
                 Err(rejection) => return out.push(Err(rejection)),
             }
@@ -90,9 +90,18 @@ impl Intake {
         out.push(self.mapped(&text, id, not_schema, Mapped { source, record, envelope: None }));
     }
 
-    fn inner_events(&self, source: Option<Source>, record: &Record, unwrapped: &Unwrapped, out: &mut Units) {
-        let events = unwrapped.events.iter().map(|inner| {
-            let text = inner.payload.clone()?;
+    fn inner_events(
+        &self,
+        source: Option<Source>,
+        record: &Record,
+        mut unwrapped: Unwrapped,
+        out: &mut Units,
+    ) {
+        let fields = std::mem::take(&mut unwrapped.fields);
+        // Each payload moves into its audit event: copied, a record of 16 MiB would be held twice.
+        let events = unwrapped.events.iter_mut().map(|inner| {
+            let text = std::mem::replace(&mut inner.payload, Ok(String::new()))?;
+            let inner = &*inner;
             let id = match &inner.part {
                 Some(part) => audit::audit_event_id(&ItemIdentifier::from(part.clone())),
                 None => record_id(record, &text),
@@ -100,7 +109,7 @@ impl Intake {
             let Err(not_schema) = audit::check_schema(&text) else {
                 return audit::schema_event(id, text);
             };
-            let envelope = Some((inner, unwrapped.fields.as_ref()));
+            let envelope = Some((inner, fields.as_ref()));
             self.mapped(&text, id, not_schema, Mapped { source, record, envelope })
         });
         out.extend(events);

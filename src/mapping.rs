@@ -58,6 +58,9 @@ const FIELDS: [(&str, bool, Kind); 16] = [
     ("additionalEventData", false, Kind::Object),
 ];
 
+/// The required fields a mapped event gets by default when the mapping does not set them.
+const DEFAULTED: [&str; 4] = ["version", "recipientAccountId", "UID", "eventTime"];
+
 /// The fields `keepPayload` may hold the whole payload in.
 const KEEP_FIELDS: [&str; 2] = ["requestParameters", "additionalEventData"];
 
@@ -172,7 +175,11 @@ impl Mapping {
     ///
     /// ```
     /// use cloudtrail_lake_forwarder::mapping::Mapping;
-    /// assert!(Mapping::parse(r#"{"eventName": {"path": "/action"}}"#).is_ok());
+    /// let complete = r#"{"eventName": {"path": "/action"}, "eventSource": {"const": "shop"},
+    ///     "userIdentity.type": {"const": "Customer"}, "userIdentity.principalId": {"path": "/who"}}"#;
+    /// assert!(Mapping::parse(complete).is_ok());
+    /// let error = Mapping::parse(r#"{"eventName": {"path": "/action"}}"#).unwrap_err();
+    /// assert_eq!(error.entry, "userIdentity.type");
     /// let error = Mapping::parse(r#"{"eventNme": {"path": "/action"}}"#).unwrap_err();
     /// assert!(error.to_string().starts_with("entry \"eventNme\": not a schema field"));
     /// ```
@@ -204,12 +211,30 @@ impl Mapping {
                 return Err(error(keep, "keepPayload already puts the payload in this field"));
             }
         }
+        // A mapped event is built from the mapping alone: a required field with neither a rule
+        // nor a default would reject every payload, so the mapping is refused at cold start.
+        let missing: Vec<&str> = FIELDS
+            .iter()
+            .filter(|(field, required, _)| *required && !DEFAULTED.contains(field))
+            .filter(|(field, ..)| !rules.iter().any(|rule| rule.field == *field))
+            .map(|(field, ..)| *field)
+            .collect();
+        if let Some(first) = missing.first() {
+            return Err(error(
+                first,
+                format!(
+                    "every mapped event needs {}: say where each comes from (path, envelope, const or record)",
+                    missing.join(", ")
+                ),
+            ));
+        }
         Ok(Mapping { rules, keep_payload })
     }
 
     /// Maps one payload to the text of a schema event (still to be checked by the schema
     /// check), or the rule it cannot meet.
     pub fn apply(&self, payload: &str, context: Context<'_>) -> Result<String, Rejection> {
+        let payload_text = payload;
         let payload = payload_value(payload)?;
         let mut event = Map::new();
         for rule in &self.rules {
@@ -230,14 +255,21 @@ impl Mapping {
                 None => {}
             }
         }
+        self.defaults(&mut event, &context);
+        let mut text = Value::Object(event).to_string();
         if let Some(field) = self.keep_payload {
             if !payload.is_object() {
                 return Err(Rejection::KeptPayloadNotObject { field });
             }
-            event.insert(field.to_owned(), payload);
+            // The payload goes in as it came, byte for byte: parsed and written again, its
+            // numbers would be rounded to 64-bit floats and a repeated key dropped.
+            text.pop();
+            if text.len() > 1 {
+                text.push(',');
+            }
+            text.push_str(&format!("{}:{}}}", Value::from(field), payload_text.trim()));
         }
-        self.defaults(&mut event, &context);
-        Ok(Value::Object(event).to_string())
+        Ok(text)
     }
 
     /// `version` 1.0, the channel's account, the event's own id as `UID`, and the envelope's
@@ -278,7 +310,13 @@ fn parse_from(entry: &str, value: &Value) -> Result<Origin, MappingError> {
     };
     match kind.as_str() {
         "path" => Ok(Origin::Path(pointer(value)?)),
-        "envelope" => Ok(Origin::Envelope(pointer(value)?)),
+        // The envelope is a set of named fields, not one value: "" would never find anything.
+        "envelope" => match pointer(value)? {
+            pointer if pointer.is_empty() => {
+                Err(error(entry, "envelope must name one of its fields: a JSON Pointer starting with /"))
+            }
+            pointer => Ok(Origin::Envelope(pointer)),
+        },
         "const" => Ok(Origin::Const(value.clone())),
         "record" => value
             .as_str()
@@ -320,6 +358,11 @@ fn written(rule: &Rule, value: Value) -> Result<Value, Rejection> {
             time::normalise(&value).map(Value::String).ok_or(Rejection::BadMappedTime { field: rule.field })
         }
         (Kind::Text, Value::String(text)) => Ok(Value::String(text)),
+        // A number beyond 2^53 was read as a 64-bit float; written back, its digits would be
+        // rounded (an id 12345678901234567890001 becomes 1.2345678901234568e+22).
+        (Kind::Text, Value::Number(number)) if imprecise(&number) => {
+            Err(Rejection::ImpreciseNumber { field: rule.field })
+        }
         (Kind::Text, value @ (Value::Number(_) | Value::Bool(_))) => Ok(Value::String(value.to_string())),
         (Kind::Text, value) => Err(Rejection::WrongType {
             field: rule.field,
@@ -327,6 +370,15 @@ fn written(rule: &Rule, value: Value) -> Result<Value, Rejection> {
             found: if value.is_array() { "an array" } else { "an object" },
         }),
     }
+}
+
+/// Whether a number read from a payload may have lost digits: a float at or beyond 2^53, or one
+/// only an exponent can write.
+fn imprecise(number: &serde_json::Number) -> bool {
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    number.is_f64()
+        && (number.as_f64().is_some_and(|float| float.abs() >= EXACT)
+            || number.to_string().contains(['e', 'E']))
 }
 
 /// Puts `value` at a dotted field name (`userIdentity.type` inside `userIdentity`).

@@ -99,6 +99,10 @@ pub enum Rejection {
     KeptPayloadNotObject {
         field: &'static str,
     },
+    /// A mapped text field would come from a number too large to write without losing digits.
+    ImpreciseNumber {
+        field: &'static str,
+    },
 }
 
 impl fmt::Display for Rejection {
@@ -164,6 +168,10 @@ impl fmt::Display for Rejection {
             Rejection::BadMappedTime { field } => write!(
                 f,
                 "EVENT_MAPPING's value for {field} is neither an RFC 3339 time nor epoch seconds or milliseconds"
+            ),
+            Rejection::ImpreciseNumber { field } => write!(
+                f,
+                "EVENT_MAPPING takes {field} from a number too large to write without losing digits; send it as a string"
             ),
             Rejection::KeptPayloadNotObject { field } => {
                 write!(f, "keepPayload puts the payload in {field}, which needs a JSON object, and the payload is not one")

@@ -14,7 +14,19 @@ fn record() -> Record {
     }
 }
 
+/// The fields every mapping must set, as constants; a test's own entries replace them.
+fn complete(mapping: Value) -> Value {
+    let mut complete = json!({"eventSource": {"const": "s"}, "eventName": {"const": "n"},
+                              "userIdentity.type": {"const": "t"}, "userIdentity.principalId": {"const": "p"}});
+    complete.as_object_mut().unwrap().extend(mapping.as_object().unwrap().clone());
+    complete
+}
+
 fn apply(mapping: Value, payload: &str) -> Result<Value, Rejection> {
+    apply_text(mapping, payload).map(|text| serde_json::from_str(&text).unwrap())
+}
+
+fn apply_text(mapping: Value, payload: &str) -> Result<String, Rejection> {
     let record = record();
     let context = Context {
         envelope: None,
@@ -23,8 +35,7 @@ fn apply(mapping: Value, payload: &str) -> Result<Value, Rejection> {
         account: "123456789012",
         uid: "m-1",
     };
-    let text = Mapping::parse(&mapping.to_string()).unwrap().apply(payload, context)?;
-    Ok(serde_json::from_str(&text).unwrap())
+    Mapping::parse(&complete(mapping).to_string()).unwrap().apply(payload, context)
 }
 
 #[test]
@@ -69,6 +80,7 @@ fn a_required_field_that_finds_nothing_rejects_and_an_optional_one_is_left_out()
         Err(Rejection::MappedValueMissing { field: "eventName", from: "the payload" })
     );
     let event = apply(json!({"userAgent": {"path": "/agent"}}), "{}").unwrap();
+    assert_eq!(event["eventName"], "n");
     assert!(event.get("userAgent").is_none());
     assert_eq!(
         apply(json!({"UID": {"record": "sequenceNumber"}}), "{}"),
@@ -115,4 +127,42 @@ fn bad_mappings_name_their_entry() {
         assert_eq!(Mapping::parse(text).unwrap_err().entry, entry, "{text}");
     }
     assert!(Mapping::parse("[]").unwrap_err().to_string().starts_with("the mapping is not a JSON object"));
+}
+
+#[test]
+fn a_mapping_that_leaves_a_required_field_without_a_source_is_refused_at_cold_start() {
+    let error = Mapping::parse(r#"{"eventSource": {"const": "s"}}"#).unwrap_err();
+    assert_eq!(error.entry, "userIdentity.type");
+    assert!(error.problem.contains("userIdentity.type, userIdentity.principalId, eventName"), "{error}");
+    assert!(
+        Mapping::parse(&complete(json!({})).to_string()).is_ok(),
+        "version, account, UID and time have defaults"
+    );
+}
+
+#[test]
+fn the_kept_payload_is_its_own_text_byte_for_byte() {
+    let payload =
+        r#"{"big": 12345678901234567890123, "a": 0.1000000000000000055511151231257827, "dup": 1, "dup": 2}"#;
+    let text = apply_text(json!({"keepPayload": "requestParameters"}), payload).unwrap();
+    assert!(text.ends_with(&format!(r#","requestParameters":{payload}}}"#)), "{text}");
+}
+
+#[test]
+fn a_number_too_large_for_its_digits_is_refused_where_text_is_mapped_from_it() {
+    assert_eq!(
+        apply(json!({"UID": {"path": "/id"}}), r#"{"id": 12345678901234567890001}"#),
+        Err(Rejection::ImpreciseNumber { field: "UID" })
+    );
+    assert_eq!(
+        apply(json!({"UID": {"path": "/id"}}), r#"{"id": 9007199254740993}"#).unwrap()["UID"],
+        "9007199254740993"
+    );
+    assert_eq!(apply(json!({"errorCode": {"path": "/c"}}), r#"{"c": 1.5}"#).unwrap()["errorCode"], "1.5");
+}
+
+#[test]
+fn an_envelope_entry_must_name_a_field() {
+    let error = Mapping::parse(&complete(json!({"userAgent": {"envelope": ""}})).to_string()).unwrap_err();
+    assert_eq!(error.entry, "userAgent");
 }
