@@ -255,7 +255,7 @@ fn deep_json_in_a_log_message_is_rejected_not_a_stack_overflow() {
         "{rejections:?}"
     );
     let sns =
-        json!({"Type": "Notification", "TopicArn": "arn:aws:sns:us-east-1:123456789012:t", "Message": deep})
+        json!({"Type": "Notification", "MessageId": "n-1", "TopicArn": "arn:aws:sns:us-east-1:123456789012:t", "Message": deep})
             .to_string();
     let prepared = prepare(incoming(records(vec![sqs_record("m", &sns)])), &mapping_intake()).unwrap();
     assert!(matches!(prepared.outcomes[..], [Some(Outcome::Rejected(Rejection::NotJson { .. }))]));
