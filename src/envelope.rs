@@ -1,7 +1,9 @@
 //! A record's payload → the events inside it: how pipelines wrap producers' events.
 //!
 //! - SNS → SQS (raw delivery off): a notification, `"Type": "Notification"` with a
-//!   `TopicArn` and a `MessageId`; its `Message` string is the event.
+//!   `TopicArn` and a `MessageId`; its `Message` string is the event. A subscription or
+//!   unsubscription confirmation is SNS control traffic, like CloudWatch Logs' control
+//!   message: it holds no event.
 //! - EventBridge → SQS: an event with `"version": "0"`, `id`, `detail-type`, `source`,
 //!   `account`, `time` and a `detail` object, which is the event.
 //! - CloudWatch Logs subscription → Kinesis: gzip ([`cloudwatch`]); one event per log event.
@@ -100,7 +102,8 @@ pub struct Unwrapped {
     pub envelope: Envelope,
     /// The envelope's fields shared by all its events, for the mapping's `envelope` pointers.
     pub fields: Arc<Map<String, Value>>,
-    /// In record order; empty for a CloudWatch Logs control message.
+    /// In record order; empty for a control message (CloudWatch Logs, SNS subscription), which
+    /// is answered as done.
     pub events: Vec<Inner>,
 }
 
@@ -204,6 +207,10 @@ pub fn open_json(text: &str, expected: Option<Envelope>) -> Result<Option<Unwrap
         (None, Some(expected)) => Err(Rejection::NotInEnvelope { envelope: expected.name() }),
         (None, None) => Ok(None),
         (Some(Found::Notification { message }), _) => Ok(Some(sns(message, members))),
+        // Nothing of a control message is kept: its Token confirms a subscription.
+        (Some(Found::SnsControl), _) => {
+            Ok(Some(Unwrapped { envelope: Envelope::Sns, fields: Arc::default(), events: Vec::new() }))
+        }
         (Some(Found::EventBridge { detail }), _) => Ok(Some(event_bridge(detail, members))),
     }
 }
@@ -216,6 +223,9 @@ pub fn open_json(text: &str, expected: Option<Envelope>) -> Result<Option<Unwrap
 enum Found {
     /// SNS: `"Type": "Notification"`, `TopicArn` and `MessageId` strings, `Message` a string.
     Notification { message: String },
+    /// SNS control traffic: `"Type": "SubscriptionConfirmation"` or `"UnsubscribeConfirmation"`
+    /// with `TopicArn`, `MessageId`, `Token` and `SubscribeURL` strings. It holds no event.
+    SnsControl,
     /// EventBridge: `"version": "0"`, `id`, `detail-type`, `source`, `account` and `time`
     /// strings, `detail` an object (its text, byte for byte).
     EventBridge { detail: String },
@@ -231,6 +241,11 @@ impl Found {
             members.remove("Message");
             return Some(Found::Notification { message });
         }
+        let control =
+            matches!(text("Type").as_deref(), Some("SubscriptionConfirmation" | "UnsubscribeConfirmation"));
+        if control && texts(&["TopicArn", "MessageId", "Token", "SubscribeURL"]) {
+            return Some(Found::SnsControl);
+        }
         let is_object = members.get("detail").is_some_and(|raw| raw.get().starts_with('{'));
         if text("version").as_deref() == Some("0")
             && texts(&["id", "detail-type", "source", "account", "time"])
@@ -245,7 +260,7 @@ impl Found {
 
     fn envelope(&self) -> Envelope {
         match self {
-            Found::Notification { .. } => Envelope::Sns,
+            Found::Notification { .. } | Found::SnsControl => Envelope::Sns,
             Found::EventBridge { .. } => Envelope::EventBridge,
         }
     }
@@ -323,6 +338,21 @@ mod tests {
             opened.events[0].envelope_value(&opened.fields, "/detail-type"),
             Some(&json!("Order Placed"))
         );
+    }
+
+    #[test]
+    fn sns_subscription_control_messages_hold_no_events_and_keep_nothing() {
+        for kind in ["SubscriptionConfirmation", "UnsubscribeConfirmation"] {
+            let body = json!({"Type": kind, "MessageId": "m-1", "Token": "secret-token",
+                              "TopicArn": "arn:aws:sns:us-east-1:123456789012:audit", "Message": "You have chosen...",
+                              "SubscribeURL": "https://sns.example/?Token=secret-token", "Timestamp": "2026-11-26T04:00:00Z"})
+            .to_string();
+            let opened = open_json(&body, None).unwrap().unwrap();
+            assert_eq!((opened.envelope, opened.events.len(), opened.fields.len()), (Envelope::Sns, 0, 0));
+            assert_eq!(open_json(&body, Some(Envelope::Sns)).unwrap().unwrap().events, []);
+            let without_token = body.replace("\"Token\":\"secret-token\",", "");
+            assert_eq!(open_json(&without_token, None), Ok(None));
+        }
     }
 
     #[test]

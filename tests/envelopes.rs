@@ -104,6 +104,31 @@ async fn a_cloudwatch_control_message_is_done_and_sends_nothing() {
 }
 
 #[tokio::test]
+async fn sns_subscription_control_messages_are_done_and_send_nothing() {
+    let stand_in = stand_in().await;
+    // A mapping that would take any JSON object: a control message must not become an event.
+    let mapping = json!({"eventSource": {"const": "s"}, "eventName": {"const": "n"},
+                         "userIdentity.type": {"const": "T"}, "userIdentity.principalId": {"const": "p"}});
+    let control = |kind: &str| {
+        json!({"Type": kind, "MessageId": "165545c9-2a5c-472c-8df2-7ff2be2b3b1b", "Token": "2336412f37fb687f5d51e6e2425c464de",
+               "TopicArn": "arn:aws:sns:us-east-1:123456789012:audit",
+               "Message": "You have chosen to subscribe to the topic arn:aws:sns:us-east-1:123456789012:audit.",
+               "SubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&Token=2336412f37",
+               "Timestamp": "2026-11-26T04:00:00.000Z", "SignatureVersion": "1", "Signature": "c2ln",
+               "SigningCertURL": "https://sns.us-east-1.amazonaws.com/cert.pem"})
+        .to_string()
+    };
+    let batch = records(vec![
+        sqs_record("subscribe", &control("SubscriptionConfirmation")),
+        sqs_record("unsubscribe", &control("UnsubscribeConfirmation")),
+    ]);
+    let answer = forward(&mapped_forwarder(&stand_in, mapping), batch).await;
+
+    assert_eq!(reported(&answer), Vec::<String>::new());
+    assert_eq!(stand_in.requests().len(), 0);
+}
+
+#[tokio::test]
 async fn a_refused_log_event_reports_its_record_and_only_it_is_sent_again() {
     let stand_in = stand_in().await;
     let forwarder = forwarder(&stand_in);
