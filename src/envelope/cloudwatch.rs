@@ -58,6 +58,11 @@ pub fn unwrap(gzip: &[u8]) -> Result<Unwrapped, Rejection> {
     }
     let events = match data.message_type.as_str() {
         "CONTROL_MESSAGE" => Vec::new(),
+        // CloudWatch Logs never sends an empty one: answering it as done would pass over
+        // whatever went wrong upstream without a word.
+        "DATA_MESSAGE" if data.log_events.0.is_empty() => {
+            return Err(bad("a DATA_MESSAGE holds no log events"))
+        }
         "DATA_MESSAGE" => data.log_events.0.into_iter().map(inner).collect(),
         _ => return Err(bad("messageType is neither DATA_MESSAGE nor CONTROL_MESSAGE")),
     };
@@ -210,6 +215,16 @@ mod tests {
     fn a_control_message_holds_no_events() {
         let control = gzip(br#"{"messageType":"CONTROL_MESSAGE","owner":"CloudwatchLogs","logGroup":"","logStream":"","subscriptionFilters":[],"logEvents":[{"id":"","timestamp":1,"message":"CWL CONTROL MESSAGE: Checking health of destination Kinesis stream."}]}"#);
         assert_eq!(unwrap(&control).unwrap().events, []);
+    }
+
+    #[test]
+    fn a_data_message_without_log_events_is_malformed() {
+        let no_events = bad("a DATA_MESSAGE holds no log events");
+        assert_eq!(unwrap(&data_message(&[])), Err(no_events.clone()));
+        assert_eq!(
+            unwrap(&gzip(br#"{"messageType":"DATA_MESSAGE","owner":"123456789012"}"#)),
+            Err(no_events)
+        );
     }
 
     #[test]

@@ -44,6 +44,10 @@ pub fn unwrap(data: &[u8], sequence_number: Option<&str>) -> Result<Unwrapped, R
         return Err(Rejection::KplChecksumMismatch);
     }
     let aggregate = read_aggregate(protobuf)?;
+    // The KPL aggregates at least one user record; an empty aggregate is not one it made.
+    if aggregate.records.is_empty() {
+        return Err(bad("the aggregate holds no user records"));
+    }
     let events = aggregate
         .records
         .into_iter()
@@ -279,6 +283,13 @@ mod tests {
                 "{protobuf:?}"
             );
         }
+    }
+
+    #[test]
+    fn an_aggregate_without_user_records_is_malformed() {
+        let no_records = Err(bad("the aggregate holds no user records"));
+        assert_eq!(unwrap(&aggregate(&[], &[]), Some("4960")), no_records);
+        assert_eq!(unwrap(&aggregate(&["k"], &[]), Some("4960")), no_records);
     }
 
     #[test]
