@@ -1,14 +1,18 @@
 //! A record's payload → the events inside it: how pipelines wrap producers' events.
 //!
 //! - SNS → SQS (raw delivery off): a notification, `"Type": "Notification"` with a
-//!   `TopicArn`; its `Message` string is the event.
-//! - EventBridge → SQS: an event with `detail-type` and a `detail` object, which is the event.
+//!   `TopicArn` and a `MessageId`; its `Message` string is the event. A subscription or
+//!   unsubscription confirmation is SNS control traffic, like CloudWatch Logs' control
+//!   message: it holds no event.
+//! - EventBridge → SQS: an event with `"version": "0"`, `id`, `detail-type`, `source`,
+//!   `account`, `time` and a `detail` object, which is the event.
 //! - CloudWatch Logs subscription → Kinesis: gzip ([`cloudwatch`]); one event per log event.
 //! - KPL aggregation → Kinesis: magic bytes, protobuf and an MD5 trailer ([`kpl`]); one event
 //!   per user record.
 //!
 //! Recognition looks for marks no integration-schema event has: the binary magic of gzip and
-//! KPL, and the fields above, which are not schema fields. The JSON envelopes are looked for
+//! KPL, and all of the fields above, which are not schema fields. A JSON payload with only
+//! some of them is a producer's payload, not a broken envelope. The JSON envelopes are looked for
 //! only after the payload failed the schema check, so a schema event costs nothing here.
 //! Nothing in this module logs or quotes a payload: a broken envelope is a named rejection.
 
@@ -98,7 +102,8 @@ pub struct Unwrapped {
     pub envelope: Envelope,
     /// The envelope's fields shared by all its events, for the mapping's `envelope` pointers.
     pub fields: Arc<Map<String, Value>>,
-    /// In record order; empty for a CloudWatch Logs control message.
+    /// In record order; empty for a control message (CloudWatch Logs, SNS subscription), which
+    /// is answered as done.
     pub events: Vec<Inner>,
 }
 
@@ -190,68 +195,97 @@ pub fn pinned_json(setting: EnvelopeSetting) -> Option<Envelope> {
 }
 
 /// Recognises an SNS notification or an EventBridge event in `text` and takes its event out.
-/// `Ok(None)` when the text bears neither one's marks (or is not a JSON object); a pinned
+/// `Ok(None)` when the text bears not all of one's marks (or is not a JSON object); a pinned
 /// `expected` envelope turns that into a rejection.
 pub fn open_json(text: &str, expected: Option<Envelope>) -> Result<Option<Unwrapped>, Rejection> {
-    let members = serde_json::from_str::<HashMap<String, &RawValue>>(text).ok();
-    let recognised = members.as_ref().and_then(|members| {
-        let is_sns = members.get("Type").is_some_and(|kind| kind.get() == "\"Notification\"")
-            && members.contains_key("TopicArn");
-        let is_event_bridge = members.contains_key("detail-type") && members.contains_key("detail");
-        match (is_sns, is_event_bridge) {
-            (true, _) => Some(Envelope::Sns),
-            (false, true) => Some(Envelope::EventBridge),
-            _ => None,
-        }
-    });
-    match (recognised, expected) {
-        (Some(found), Some(expected)) if found != expected => {
+    let mut members = serde_json::from_str::<HashMap<String, &RawValue>>(text).unwrap_or_default();
+    let found = Found::take_from(&mut members);
+    match (found, expected) {
+        (Some(found), Some(expected)) if found.envelope() != expected => {
             Err(Rejection::NotInEnvelope { envelope: expected.name() })
         }
         (None, Some(expected)) => Err(Rejection::NotInEnvelope { envelope: expected.name() }),
         (None, None) => Ok(None),
-        (Some(Envelope::Sns), _) => sns(members.unwrap_or_default()).map(Some),
-        (Some(_), _) => event_bridge(members.unwrap_or_default()).map(Some),
+        (Some(Found::Notification { message }), _) => Ok(Some(sns(message, members))),
+        // Nothing of a control message is kept: its Token confirms a subscription.
+        (Some(Found::SnsControl), _) => {
+            Ok(Some(Unwrapped { envelope: Envelope::Sns, fields: Arc::default(), events: Vec::new() }))
+        }
+        (Some(Found::EventBridge { detail }), _) => Ok(Some(event_bridge(detail, members))),
     }
 }
 
-fn sns(mut members: HashMap<String, &RawValue>) -> Result<Unwrapped, Rejection> {
-    let bad = |problem| Rejection::BadEnvelope { envelope: "SNS", problem };
-    let message = members.remove("Message").ok_or(bad("the notification has no Message"))?;
-    let message: String =
-        serde_json::from_str(message.get()).map_err(|_| bad("the notification's Message is not a string"))?;
+/// A JSON envelope recognised by all of its marks, with the event taken out of it.
+///
+/// A producer's payload may well have a field called `detail` or `Type`; only the whole set of
+/// fields the service always writes tells an envelope from a payload to map, so a payload with
+/// some of them is a payload, never a broken envelope.
+enum Found {
+    /// SNS: `"Type": "Notification"`, `TopicArn` and `MessageId` strings, `Message` a string.
+    Notification { message: String },
+    /// SNS control traffic: `"Type": "SubscriptionConfirmation"` or `"UnsubscribeConfirmation"`
+    /// with `TopicArn`, `MessageId`, `Token` and `SubscribeURL` strings. It holds no event.
+    SnsControl,
+    /// EventBridge: `"version": "0"`, `id`, `detail-type`, `source`, `account` and `time`
+    /// strings, `detail` an object (its text, byte for byte).
+    EventBridge { detail: String },
+}
+
+impl Found {
+    fn take_from(members: &mut HashMap<String, &RawValue>) -> Option<Found> {
+        let text =
+            |key: &str| members.get(key).and_then(|raw| serde_json::from_str::<String>(raw.get()).ok());
+        let texts = |keys: &[&str]| keys.iter().all(|key| text(key).is_some());
+        if text("Type").as_deref() == Some("Notification") && texts(&["TopicArn", "MessageId"]) {
+            let message = text("Message")?;
+            members.remove("Message");
+            return Some(Found::Notification { message });
+        }
+        let control =
+            matches!(text("Type").as_deref(), Some("SubscriptionConfirmation" | "UnsubscribeConfirmation"));
+        if control && texts(&["TopicArn", "MessageId", "Token", "SubscribeURL"]) {
+            return Some(Found::SnsControl);
+        }
+        let is_object = members.get("detail").is_some_and(|raw| raw.get().starts_with('{'));
+        if text("version").as_deref() == Some("0")
+            && texts(&["id", "detail-type", "source", "account", "time"])
+            && is_object
+        {
+            // The detail's own text: a detail that is a schema event is sent unchanged.
+            let detail = members.remove("detail")?.get().to_owned();
+            return Some(Found::EventBridge { detail });
+        }
+        None
+    }
+
+    fn envelope(&self) -> Envelope {
+        match self {
+            Found::Notification { .. } | Found::SnsControl => Envelope::Sns,
+            Found::EventBridge { .. } => Envelope::EventBridge,
+        }
+    }
+}
+
+fn sns(message: String, members: HashMap<String, &RawValue>) -> Unwrapped {
     let fields = fields_of(members);
     let source_id = fields.get("MessageId").and_then(Value::as_str).map(str::to_owned);
     let time = fields.get("Timestamp").cloned();
-    Ok(Unwrapped {
+    Unwrapped {
         envelope: Envelope::Sns,
         fields: Arc::new(fields),
         events: vec![Inner::single(message, source_id, time)],
-    })
+    }
 }
 
-fn event_bridge(mut members: HashMap<String, &RawValue>) -> Result<Unwrapped, Rejection> {
-    let bad = |problem| Rejection::BadEnvelope { envelope: "EventBridge", problem };
-    let detail = members.remove("detail").ok_or(bad("the event has no detail"))?;
-    if !detail.get().starts_with('{') {
-        return Err(bad("the event's detail is not a JSON object"));
-    }
+fn event_bridge(detail: String, members: HashMap<String, &RawValue>) -> Unwrapped {
     let fields = fields_of(members);
-    if fields.get("version").and_then(Value::as_str) != Some("0") {
-        return Err(bad("the event's version is not \"0\""));
-    }
-    if !fields.get("source").is_some_and(Value::is_string) {
-        return Err(bad("the event's source is not a string"));
-    }
     let source_id = fields.get("id").and_then(Value::as_str).map(str::to_owned);
     let time = fields.get("time").cloned();
-    // The detail's own text, byte for byte: a detail that is a schema event is sent unchanged.
-    let detail = detail.get().to_owned();
-    Ok(Unwrapped {
+    Unwrapped {
         envelope: Envelope::EventBridge,
         fields: Arc::new(fields),
         events: vec![Inner::single(detail, source_id, time)],
-    })
+    }
 }
 
 /// The envelope's fields as values for the mapping; a field that cannot be read is left out.
@@ -307,6 +341,21 @@ mod tests {
     }
 
     #[test]
+    fn sns_subscription_control_messages_hold_no_events_and_keep_nothing() {
+        for kind in ["SubscriptionConfirmation", "UnsubscribeConfirmation"] {
+            let body = json!({"Type": kind, "MessageId": "m-1", "Token": "secret-token",
+                              "TopicArn": "arn:aws:sns:us-east-1:123456789012:audit", "Message": "You have chosen...",
+                              "SubscribeURL": "https://sns.example/?Token=secret-token", "Timestamp": "2026-11-26T04:00:00Z"})
+            .to_string();
+            let opened = open_json(&body, None).unwrap().unwrap();
+            assert_eq!((opened.envelope, opened.events.len(), opened.fields.len()), (Envelope::Sns, 0, 0));
+            assert_eq!(open_json(&body, Some(Envelope::Sns)).unwrap().unwrap().events, []);
+            let without_token = body.replace("\"Token\":\"secret-token\",", "");
+            assert_eq!(open_json(&without_token, None), Ok(None));
+        }
+    }
+
+    #[test]
     fn text_without_marks_is_no_envelope_unless_one_is_pinned() {
         for text in ["{\"Type\":\"Notification\"}", "{\"detail\":{}}", "[1]", "not json", ""] {
             assert_eq!(open_json(text, None), Ok(None), "{text}");
@@ -323,24 +372,28 @@ mod tests {
     }
 
     #[test]
-    fn broken_envelopes_are_named() {
-        let no_string = sns_body("x").replace("\"Message\":\"x\"", "\"Message\":{}");
-        assert_eq!(
-            open_json(&no_string, None),
-            Err(Rejection::BadEnvelope {
-                envelope: "SNS",
-                problem: "the notification's Message is not a string"
-            })
-        );
-        assert_eq!(
-            open_json(&event_bridge_body("[1]"), None),
-            Err(Rejection::BadEnvelope {
-                envelope: "EventBridge",
-                problem: "the event's detail is not a JSON object"
-            })
-        );
-        let v1 = event_bridge_body("{}").replace("\"version\":\"0\"", "\"version\":\"1\"");
-        assert!(matches!(open_json(&v1, None), Err(Rejection::BadEnvelope { .. })));
+    fn a_payload_with_only_some_envelope_marks_is_a_plain_payload() {
+        let plain = [
+            // A producer's own fields that happen to share EventBridge's names.
+            r#"{"n":"x","detail-type":"order","detail":{"a":1}}"#.to_string(),
+            event_bridge_body("[1]"),
+            event_bridge_body("{}").replace("\"version\":\"0\"", "\"version\":\"1\""),
+            event_bridge_body("{}").replace("\"source\":\"shop.orders\",", ""),
+            event_bridge_body("{}").replace("\"account\":\"123456789012\",", ""),
+            event_bridge_body("{}").replace("\"id\":\"eb-1\"", "\"id\":1"),
+            event_bridge_body("{}").replace("\"time\":\"2026-11-26T04:00:00Z\",", ""),
+            event_bridge_body("{}").replace("\"detail-type\":\"Order Placed\"", "\"detail-type\":[]"),
+            // A producer's own fields that happen to share SNS's names.
+            r#"{"Type":"Notification","TopicArn":"t","Message":"m"}"#.to_string(),
+            sns_body("x").replace("\"Message\":\"x\"", "\"Message\":{}"),
+            sns_body("x").replace("\"MessageId\":\"5f1c-22\",", ""),
+            sns_body("x").replace("\"TopicArn\":\"arn:aws:sns:us-east-1:123456789012:audit\",", ""),
+        ];
+        for text in plain {
+            assert_eq!(open_json(&text, None), Ok(None), "{text}");
+        }
+        assert!(open_json(&event_bridge_body("{}"), None).unwrap().is_some());
+        assert!(open_json(&sns_body("x"), None).unwrap().is_some());
     }
 
     #[test]

@@ -2,11 +2,11 @@
 //! that already is a schema event unchanged, map the others, and check them all.
 //!
 //! A record usually holds one event; a CloudWatch Logs record or a KPL aggregate holds many,
-//! and a CloudWatch Logs control message none. Each event is judged on its own: one that
-//! cannot be sent is a rejection among its siblings, and the record is answered by all of
-//! them together (see [`crate::fold_outcomes`]). Every event's `id` and `eventData` are
-//! computed from the record alone, so they are the same on every delivery and a redelivered
-//! record's ingested events are recognised by [`crate::recent`].
+//! and a control message (CloudWatch Logs, SNS subscription) none. Each event is judged on
+//! its own: one that cannot be sent is a rejection among its siblings, and the record is
+//! answered by all of them together (see [`crate::fold_outcomes`]). Every event's `id` and
+//! `eventData` are computed from the record alone, so they are the same on every delivery and
+//! a redelivered record's ingested events are recognised by [`crate::recent`].
 
 use std::sync::Arc;
 

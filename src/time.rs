@@ -12,8 +12,8 @@ use serde_json::Value;
 /// is the year 5138 and 10^11 milliseconds is March 1973: no audit event is either.
 const MILLISECONDS_FROM: f64 = 1e11;
 
-/// Whether `value` is `yyyy-MM-ddTHH:mm:ssZ` naming a real moment (days in the month, leap
-/// years, a leap second `:60` allowed as the service's format allows it).
+/// Whether `value` is `yyyy-MM-ddTHH:mm:ssZ` naming a real calendar time (days in the month,
+/// leap years, seconds 00-59).
 ///
 /// ```
 /// use cloudtrail_lake_forwarder::time::is_schema_time;
@@ -47,7 +47,7 @@ pub fn is_schema_time(value: &str) -> bool {
         && (1..=days_in_month(i64::from(year), month)).contains(&day)
         && hour <= 23
         && minute <= 59
-        && second <= 60
+        && second <= 59
 }
 
 /// A time from a payload or an envelope in the schema's form: an RFC 3339 string (any offset,
@@ -125,7 +125,9 @@ fn from_rfc3339(text: &str) -> Option<String> {
         || !(1..=days_in_month(year, month)).contains(&day)
         || hour > 23
         || minute > 59
-        || second > 60
+        // `:60` is refused here as in the schema: read as the next minute's `:00` it would
+        // give an event a time its producer did not write.
+        || second > 59
     {
         return None;
     }
@@ -256,7 +258,6 @@ mod tests {
     #[test]
     fn schema_times_must_be_real_calendar_days() {
         assert!(is_schema_time("2000-02-29T00:00:00Z"));
-        assert!(is_schema_time("2026-12-31T23:59:60Z"));
         for bad in [
             "1900-02-29T00:00:00Z",
             "2026-04-31T00:00:00Z",
@@ -265,6 +266,17 @@ mod tests {
         ] {
             assert!(!is_schema_time(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn seconds_run_from_00_to_59_only() {
+        assert!(is_schema_time("2026-11-26T04:00:59Z"));
+        for bad in ["2026-11-26T04:00:60Z", "2026-12-31T23:59:60Z", "2026-11-26T04:00:61Z"] {
+            assert!(!is_schema_time(bad), "{bad}");
+            assert_eq!(normalise(&json!(bad)), None, "{bad}");
+        }
+        assert_eq!(normalise(&json!("2026-11-26T05:00:60+01:00")), None);
+        assert_eq!(normalise(&json!("2026-11-26T04:00:60.5Z")), None);
     }
 
     proptest! {

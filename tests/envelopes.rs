@@ -63,6 +63,23 @@ async fn an_event_bridge_detail_is_mapped_with_the_envelope_fields() {
 }
 
 #[tokio::test]
+async fn a_producer_payload_with_some_event_bridge_field_names_is_mapped_as_it_is() {
+    let stand_in = stand_in().await;
+    let body = json!({"n": "OrderPlaced", "detail-type": "order", "detail": {"a": 1}});
+    let mapping = json!({"eventSource": {"const": "shop"}, "eventName": {"path": "/n"},
+                         "userIdentity.type": {"const": "T"}, "userIdentity.principalId": {"const": "p"},
+                         "keepPayload": "additionalEventData"});
+    let answer =
+        forward(&mapped_forwarder(&stand_in, mapping), records(vec![sqs_record("m-1", &body.to_string())]))
+            .await;
+
+    assert_eq!(reported(&answer), Vec::<String>::new());
+    let stored: Value = serde_json::from_str(&stand_in.stored()[0].event_data).unwrap();
+    assert_eq!(stored["eventName"], "OrderPlaced");
+    assert_eq!(stored["additionalEventData"], body);
+}
+
+#[tokio::test]
 async fn each_kpl_user_record_is_an_event_named_by_sequence_number_and_index() {
     let stand_in = stand_in().await;
     let data = kpl_aggregate(&[audit_json("a").as_bytes(), audit_json("b").as_bytes()]);
@@ -81,6 +98,31 @@ async fn a_cloudwatch_control_message_is_done_and_sends_nothing() {
     let control = gzip(br#"{"messageType":"CONTROL_MESSAGE","owner":"CloudwatchLogs","logGroup":"","logStream":"","subscriptionFilters":[],"logEvents":[]}"#);
     let answer =
         forward(&forwarder(&stand_in), records(vec![kinesis_record(&sequence_number(1), &control)])).await;
+
+    assert_eq!(reported(&answer), Vec::<String>::new());
+    assert_eq!(stand_in.requests().len(), 0);
+}
+
+#[tokio::test]
+async fn sns_subscription_control_messages_are_done_and_send_nothing() {
+    let stand_in = stand_in().await;
+    // A mapping that would take any JSON object: a control message must not become an event.
+    let mapping = json!({"eventSource": {"const": "s"}, "eventName": {"const": "n"},
+                         "userIdentity.type": {"const": "T"}, "userIdentity.principalId": {"const": "p"}});
+    let control = |kind: &str| {
+        json!({"Type": kind, "MessageId": "165545c9-2a5c-472c-8df2-7ff2be2b3b1b", "Token": "2336412f37fb687f5d51e6e2425c464de",
+               "TopicArn": "arn:aws:sns:us-east-1:123456789012:audit",
+               "Message": "You have chosen to subscribe to the topic arn:aws:sns:us-east-1:123456789012:audit.",
+               "SubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&Token=2336412f37",
+               "Timestamp": "2026-11-26T04:00:00.000Z", "SignatureVersion": "1", "Signature": "c2ln",
+               "SigningCertURL": "https://sns.us-east-1.amazonaws.com/cert.pem"})
+        .to_string()
+    };
+    let batch = records(vec![
+        sqs_record("subscribe", &control("SubscriptionConfirmation")),
+        sqs_record("unsubscribe", &control("UnsubscribeConfirmation")),
+    ]);
+    let answer = forward(&mapped_forwarder(&stand_in, mapping), batch).await;
 
     assert_eq!(reported(&answer), Vec::<String>::new());
     assert_eq!(stand_in.requests().len(), 0);
@@ -118,7 +160,7 @@ async fn a_pinned_envelope_rejects_records_outside_it_and_sends_the_rest() {
     let stand_in = stand_in().await;
     let mut config = config(&stand_in);
     config.envelope = cloudtrail_lake_forwarder::envelope::EnvelopeSetting::parse("sns").unwrap();
-    let sns = json!({"Type": "Notification", "TopicArn": "arn:aws:sns:us-east-1:123456789012:t", "Message": audit_json("s")});
+    let sns = json!({"Type": "Notification", "MessageId": "n-1", "TopicArn": "arn:aws:sns:us-east-1:123456789012:t", "Message": audit_json("s")});
     let batch = records(vec![sqs_record("plain", &audit_json("p")), sqs_record("sns", &sns.to_string())]);
     let answer = forward(&forwarder_with(&stand_in, &config), batch).await;
 

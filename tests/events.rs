@@ -1,5 +1,7 @@
 //! Every sample event in `events/` gets the answer written beside it (`NAME.answer.json`),
-//! from the real handler and SDK client against the stand-in. A sample with a mapping beside
+//! from the real handler and SDK client against the stand-in, and the stand-in stores the
+//! number of audit events listed below for it: an answer of "none failed" is only as good as
+//! the events that actually arrived (a gzip or KPL record opened to nothing is answered done). A sample with a mapping beside
 //! it (`NAME.mapping.json`) runs with that mapping, as `EVENT_MAPPING_FILE` would give it.
 
 mod common;
@@ -9,6 +11,21 @@ use std::sync::Arc;
 
 use cloudtrail_lake_forwarder::mapping::Mapping;
 use serde_json::Value;
+
+/// Each sample and the number of audit events the stand-in stores from it.
+const SAMPLES: [(&str, usize); 11] = [
+    ("kinesis-cloudwatch-logs.json", 2), // two log events; the control message holds none
+    ("kinesis-kpl.json", 2),             // one aggregate of two user records
+    ("kinesis-sam-generated.json", 0),
+    ("kinesis.json", 3),
+    ("sqs-eventbridge.json", 1),
+    ("sqs-fifo.json", 3), // five, less the invalid one and the one held behind it
+    ("sqs-mapped.json", 1),
+    ("sqs-mixed-invalid.json", 2),
+    ("sqs-sam-generated.json", 0),
+    ("sqs-sns.json", 1),
+    ("sqs-standard.json", 3),
+];
 
 #[tokio::test]
 async fn every_sample_event_is_answered_as_documented() {
@@ -35,23 +52,11 @@ async fn every_sample_event_is_answered_as_documented() {
         let forwarder = common::forwarder_with(&stand_in, &config);
         let (answer, _) = forwarder.forward(common::incoming(event), None).await.unwrap();
         assert_eq!(serde_json::to_value(&answer).unwrap(), expected, "{name}");
+        let stored = SAMPLES.iter().find(|(sample, _)| *sample == name).map(|(_, stored)| *stored);
+        let stored = stored.unwrap_or_else(|| panic!("{name} is not listed in SAMPLES"));
+        assert_eq!(stand_in.stored().len(), stored, "the audit events stored from {name}");
         checked.push(name);
     }
     checked.sort();
-    assert_eq!(
-        checked,
-        [
-            "kinesis-cloudwatch-logs.json",
-            "kinesis-kpl.json",
-            "kinesis-sam-generated.json",
-            "kinesis.json",
-            "sqs-eventbridge.json",
-            "sqs-fifo.json",
-            "sqs-mapped.json",
-            "sqs-mixed-invalid.json",
-            "sqs-sam-generated.json",
-            "sqs-sns.json",
-            "sqs-standard.json"
-        ]
-    );
+    assert_eq!(checked, SAMPLES.map(|(name, _)| name.to_owned()));
 }

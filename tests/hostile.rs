@@ -177,7 +177,7 @@ proptest! {
     }
 
     #[test]
-    fn any_bytes_behind_the_kpl_magic_are_judged(protobuf in prop::collection::vec(any::<u8>(), 0..300), good_md5 in any::<bool>()) {
+    fn any_bytes_behind_the_kpl_magic_are_judged(protobuf in kpl_protobuf(), good_md5 in any::<bool>()) {
         use md5::Digest as _;
         let mut data = vec![0xf3, 0x89, 0x9a, 0xc2];
         data.extend_from_slice(&protobuf);
@@ -185,12 +185,76 @@ proptest! {
             data.extend_from_slice(&md5::Md5::digest(&protobuf));
         }
         let rejections = kinesis_rejections(&data, &mapping_intake());
+        let whole = |rejections: &[Option<Rejection>]| match rejections {
+            [Some(Rejection::KplChecksumMismatch | Rejection::BadEnvelope { envelope: "KPL", .. })] => true,
+            [Some(Rejection::TooManyEvents { envelope: "KPL", .. })] => good_md5,
+            _ => false,
+        };
         if !good_md5 {
-            prop_assert_eq!(rejections.len(), 1);
-            let named = matches!(rejections[0], Some(Rejection::KplChecksumMismatch | Rejection::BadEnvelope { .. }));
-            prop_assert!(named, "{:?}", rejections);
+            prop_assert!(whole(&rejections), "{:?}", rejections);
+        } else if !whole(&rejections) {
+            // Taken as an aggregate: one unit per user record the protobuf holds, each an
+            // event or its own rejection; never a user record more or less.
+            let records = user_records(&protobuf);
+            prop_assert!(records.is_some(), "an aggregate this reader finds malformed was taken: {:?}", rejections);
+            prop_assert_eq!(Some(rejections.len()), records);
+            let per_event = rejections.iter().flatten().all(|rejection| {
+                !matches!(rejection, Rejection::BadEnvelope { .. } | Rejection::KplChecksumMismatch)
+            });
+            prop_assert!(per_event, "{:?}", rejections);
         }
     }
+}
+
+/// What may follow the KPL magic: any bytes, or an aggregate of any user records, perhaps with
+/// any bytes after it (more fields, or noise).
+fn kpl_protobuf() -> impl Strategy<Value = Vec<u8>> {
+    let aggregate = (
+        prop::collection::vec(prop::collection::vec(any::<u8>(), 0..40), 0..8),
+        prop::collection::vec(any::<u8>(), 0..20),
+        any::<bool>(),
+    )
+        .prop_map(|(records, tail, with_tail)| {
+            let records: Vec<&[u8]> = records.iter().map(Vec::as_slice).collect();
+            let data = kpl_aggregate(&records);
+            let mut protobuf = data[4..data.len() - 16].to_vec();
+            if with_tail {
+                protobuf.extend_from_slice(&tail);
+            }
+            protobuf
+        });
+    prop_oneof![prop::collection::vec(any::<u8>(), 0..300), aggregate]
+}
+
+/// The user records (`AggregatedRecord` field 3, length-delimited) at the top level of a
+/// protobuf, read apart from the product's reader; `None` when the protobuf cannot be read.
+fn user_records(mut protobuf: &[u8]) -> Option<usize> {
+    fn varint(input: &mut &[u8]) -> Option<u64> {
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            let (&byte, rest) = input.split_first()?;
+            *input = rest;
+            value |= u64::from(byte & 0x7f).checked_shl(shift)?;
+            if byte & 0x80 == 0 {
+                return Some(value);
+            }
+        }
+        None
+    }
+    let mut records = 0;
+    while !protobuf.is_empty() {
+        let key = varint(&mut protobuf)?;
+        let len = match key & 7 {
+            0 => varint(&mut protobuf).map(|_| 0)?,
+            1 => 8,
+            2 => usize::try_from(varint(&mut protobuf)?).ok()?,
+            5 => 4,
+            _ => return None,
+        };
+        protobuf = protobuf.get(len..)?;
+        records += usize::from(key == (3 << 3 | 2));
+    }
+    Some(records)
 }
 
 #[test]
@@ -255,7 +319,7 @@ fn deep_json_in_a_log_message_is_rejected_not_a_stack_overflow() {
         "{rejections:?}"
     );
     let sns =
-        json!({"Type": "Notification", "TopicArn": "arn:aws:sns:us-east-1:123456789012:t", "Message": deep})
+        json!({"Type": "Notification", "MessageId": "n-1", "TopicArn": "arn:aws:sns:us-east-1:123456789012:t", "Message": deep})
             .to_string();
     let prepared = prepare(incoming(records(vec![sqs_record("m", &sns)])), &mapping_intake()).unwrap();
     assert!(matches!(prepared.outcomes[..], [Some(Outcome::Rejected(Rejection::NotJson { .. }))]));

@@ -2,14 +2,15 @@
 //! subscriptionFilters, logEvents: [{id, timestamp, message}]}`.
 //!
 //! Inflating is bounded while it happens: the output never grows past [`MAX_INFLATED_BYTES`],
-//! so a gzip bomb costs at most that much memory and is a named rejection. The log events are
+//! so a gzip bomb costs at most that much memory and is a named rejection. One gzip stream is
+//! the whole record: bytes after its end are refused, never skipped. The log events are
 //! counted while they are read, so a record claiming a million of them is refused at the
 //! 10,001st, before it is held in memory.
 
 use std::io::Read;
 use std::sync::Arc;
 
-use flate2::read::GzDecoder;
+use flate2::bufread::GzDecoder;
 use serde::de::{Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -57,6 +58,11 @@ pub fn unwrap(gzip: &[u8]) -> Result<Unwrapped, Rejection> {
     }
     let events = match data.message_type.as_str() {
         "CONTROL_MESSAGE" => Vec::new(),
+        // CloudWatch Logs never sends an empty one: answering it as done would pass over
+        // whatever went wrong upstream without a word.
+        "DATA_MESSAGE" if data.log_events.0.is_empty() => {
+            return Err(bad("a DATA_MESSAGE holds no log events"))
+        }
         "DATA_MESSAGE" => data.log_events.0.into_iter().map(inner).collect(),
         _ => return Err(bad("messageType is neither DATA_MESSAGE nor CONTROL_MESSAGE")),
     };
@@ -80,8 +86,12 @@ fn bad(problem: &'static str) -> Rejection {
     Rejection::BadEnvelope { envelope: ENVELOPE, problem }
 }
 
-/// Inflates `gzip`, refusing to produce more than `limit` bytes.
+/// Inflates `gzip`, refusing to produce more than `limit` bytes, and refusing bytes after the
+/// end of the gzip stream: a second gzip member (or anything else) there would otherwise be
+/// dropped unread, and with it the log events it holds.
 pub fn inflate(gzip: &[u8], limit: usize) -> Result<Vec<u8>, Rejection> {
+    // The `bufread` decoder takes from the slice only what the stream uses, so what is left in
+    // it at the end is exactly what follows the stream.
     let mut decoder = GzDecoder::new(gzip);
     let mut out: Vec<u8> = Vec::with_capacity(gzip.len().saturating_mul(4).min(limit));
     let mut chunk = [0u8; 64 * 1024];
@@ -93,6 +103,9 @@ pub fn inflate(gzip: &[u8], limit: usize) -> Result<Vec<u8>, Rejection> {
             _ => Rejection::BadGzip { problem: "the gzip stream is corrupt or its checksum does not match" },
         })?;
         if read == 0 {
+            if !decoder.into_inner().is_empty() {
+                return Err(Rejection::BadGzip { problem: "data follows the end of the gzip stream" });
+            }
             return Ok(out);
         }
         if out.len() + read > limit {
@@ -205,6 +218,16 @@ mod tests {
     }
 
     #[test]
+    fn a_data_message_without_log_events_is_malformed() {
+        let no_events = bad("a DATA_MESSAGE holds no log events");
+        assert_eq!(unwrap(&data_message(&[])), Err(no_events.clone()));
+        assert_eq!(
+            unwrap(&gzip(br#"{"messageType":"DATA_MESSAGE","owner":"123456789012"}"#)),
+            Err(no_events)
+        );
+    }
+
+    #[test]
     fn broken_gzip_is_named() {
         let whole = data_message(&[("1", 1, "m")]);
         assert_eq!(
@@ -216,6 +239,18 @@ mod tests {
         corrupt[last] ^= 0xff; // the CRC
         assert!(matches!(unwrap(&corrupt), Err(Rejection::BadGzip { .. })));
         assert!(matches!(unwrap(&gzip(b"[1,2]")), Err(Rejection::BadEnvelope { .. })));
+    }
+
+    #[test]
+    fn bytes_after_the_gzip_stream_are_refused_not_dropped() {
+        let first = data_message(&[("1", 1, "a")]);
+        let follows = Err(Rejection::BadGzip { problem: "data follows the end of the gzip stream" });
+        // A second gzip member would be a second message's log events: never silently lost.
+        let two_members = [first.clone(), data_message(&[("2", 2, "b")])].concat();
+        assert_eq!(unwrap(&two_members), follows);
+        assert_eq!(unwrap(&[first.clone(), b"trailing garbage".to_vec()].concat()), follows);
+        assert_eq!(unwrap(&[first.clone(), vec![0]].concat()), follows);
+        assert_eq!(unwrap(&first).unwrap().events.len(), 1);
     }
 
     #[test]

@@ -44,6 +44,10 @@ pub fn unwrap(data: &[u8], sequence_number: Option<&str>) -> Result<Unwrapped, R
         return Err(Rejection::KplChecksumMismatch);
     }
     let aggregate = read_aggregate(protobuf)?;
+    // The KPL aggregates at least one user record; an empty aggregate is not one it made.
+    if aggregate.records.is_empty() {
+        return Err(bad("the aggregate holds no user records"));
+    }
     let events = aggregate
         .records
         .into_iter()
@@ -95,11 +99,12 @@ struct UserRecord {
     data: Vec<u8>,
 }
 
-/// A protobuf field: its number and its value (varint, or the bytes of a length-delimited one).
+/// A protobuf field: its number and its value (varint, or the bytes of a length-delimited one;
+/// a fixed-width one is only ever skipped, as no field of these messages is fixed-width).
 enum Field<'a> {
     Varint(u32, u64),
     Bytes(u32, &'a [u8]),
-    Skipped,
+    Fixed(u32),
 }
 
 fn read_aggregate(mut input: &[u8]) -> Result<Aggregate, Rejection> {
@@ -114,8 +119,12 @@ fn read_aggregate(mut input: &[u8]) -> Result<Aggregate, Rejection> {
                 }
                 aggregate.records.push(read_record(record)?);
             }
-            Field::Varint(1..=3, _) => return Err(bad("an AggregatedRecord field has the wrong wire type")),
-            _ => {}
+            // Every field 1-3 is length-delimited: any other wire type is not what the KPL
+            // writes, and skipping it could skip a user record.
+            Field::Varint(1..=3, _) | Field::Fixed(1..=3) => {
+                return Err(bad("an AggregatedRecord field has the wrong wire type"))
+            }
+            Field::Varint(..) | Field::Bytes(..) | Field::Fixed(_) => {}
         }
     }
     Ok(aggregate)
@@ -129,10 +138,11 @@ fn read_record(mut input: &[u8]) -> Result<UserRecord, Rejection> {
             Field::Varint(1, index) => (record.partition_key_index, has_key) = (index, true),
             Field::Varint(2, index) => record.explicit_hash_key_index = Some(index),
             Field::Bytes(3, data) => (record.data, has_data) = (data.to_vec(), true),
-            Field::Bytes(1 | 2, _) | Field::Varint(3, _) => {
+            Field::Bytes(4, _) => {} // a tag: not part of the event
+            Field::Bytes(1 | 2, _) | Field::Varint(3 | 4, _) | Field::Fixed(1..=4) => {
                 return Err(bad("a Record field has the wrong wire type"))
             }
-            _ => {}
+            Field::Varint(..) | Field::Bytes(..) | Field::Fixed(_) => {}
         }
     }
     if !has_key || !has_data {
@@ -151,7 +161,7 @@ fn next_field<'a>(input: &mut &'a [u8]) -> Result<Field<'a>, Rejection> {
     let number = u32::try_from(key >> 3).map_err(|_| bad("a field number is out of range"))?;
     match key & 7 {
         0 => Ok(Field::Varint(number, varint(input)?)),
-        1 => skip(input, 8),
+        1 => skip(input, number, 8),
         2 => {
             let len = usize::try_from(varint(input)?).map_err(|_| bad("a length is out of range"))?;
             if len > input.len() {
@@ -161,29 +171,34 @@ fn next_field<'a>(input: &mut &'a [u8]) -> Result<Field<'a>, Rejection> {
             *input = rest;
             Ok(Field::Bytes(number, bytes))
         }
-        5 => skip(input, 4),
+        5 => skip(input, number, 4),
         _ => Err(bad("a field has an unknown or group wire type")),
     }
 }
 
-fn skip<'a>(input: &mut &'a [u8], len: usize) -> Result<Field<'a>, Rejection> {
+fn skip<'a>(input: &mut &'a [u8], number: u32, len: usize) -> Result<Field<'a>, Rejection> {
     if len > input.len() {
         return Err(bad("a fixed-width field runs past the end of the aggregate"));
     }
     *input = &input[len..];
-    Ok(Field::Skipped)
+    Ok(Field::Fixed(number))
 }
 
 fn varint(input: &mut &[u8]) -> Result<u64, Rejection> {
     let mut value = 0u64;
     for (index, &byte) in input.iter().enumerate().take(10) {
+        // Nine bytes carry 63 bits: the tenth may add only the 64th, and a bit beyond it would
+        // be dropped, reading another number than the one written.
+        if index == 9 && byte > 1 {
+            return Err(bad("a varint overflows 64 bits"));
+        }
         value |= u64::from(byte & 0x7f) << (7 * index);
         if byte & 0x80 == 0 {
             *input = &input[index + 1..];
             return Ok(value);
         }
     }
-    Err(bad("a varint is truncated or longer than ten bytes"))
+    Err(bad("a varint is truncated"))
 }
 
 /// Builds aggregates for the tests: the encoder the KPL would run.
@@ -258,14 +273,16 @@ mod tests {
         assert!(matches!(unwrap(&MAGIC, None), Err(Rejection::BadEnvelope { .. })));
     }
 
+    /// `protobuf` between the magic and its MD5 trailer.
+    fn with_protobuf(protobuf: &[u8]) -> Vec<u8> {
+        let mut out = MAGIC.to_vec();
+        out.extend_from_slice(protobuf);
+        out.extend_from_slice(&Md5::digest(protobuf));
+        out
+    }
+
     #[test]
     fn malformed_aggregates_are_named() {
-        let with_protobuf = |protobuf: &[u8]| {
-            let mut out = MAGIC.to_vec();
-            out.extend_from_slice(protobuf);
-            out.extend_from_slice(&Md5::digest(protobuf));
-            out
-        };
         for protobuf in [
             &[0x1a, 0x05, 0x08][..],                   // a record longer than what is left
             &[0x1a, 0x02, 0x08, 0x00][..],             // a record without data
@@ -279,6 +296,50 @@ mod tests {
                 "{protobuf:?}"
             );
         }
+    }
+
+    #[test]
+    fn an_aggregate_without_user_records_is_malformed() {
+        let no_records = Err(bad("the aggregate holds no user records"));
+        assert_eq!(unwrap(&aggregate(&[], &[]), Some("4960")), no_records);
+        assert_eq!(unwrap(&aggregate(&["k"], &[]), Some("4960")), no_records);
+    }
+
+    #[test]
+    fn a_known_field_of_the_wrong_wire_type_is_malformed() {
+        let key_table = [0x0a, 0x01, b'k']; // partition_key_table = ["k"]
+        let record = |fields: &[u8]| [&key_table[..], &[0x1a, fields.len() as u8], fields].concat();
+        let aggregate_field = bad("an AggregatedRecord field has the wrong wire type");
+        let record_field = bad("a Record field has the wrong wire type");
+        let valid = record(&[0x08, 0x00, 0x1a, 0x00]);
+        let cases: [(Vec<u8>, &Rejection); 7] = [
+            ([&valid[..], &[0x0d, 0, 0, 0, 0]].concat(), &aggregate_field), // 1 as fixed32
+            ([&valid[..], &[0x11, 0, 0, 0, 0, 0, 0, 0, 0]].concat(), &aggregate_field), // 2 as fixed64
+            ([&valid[..], &[0x1d, 0, 0, 0, 0]].concat(), &aggregate_field), // 3 as fixed32
+            (record(&[0x08, 0x00, 0x09, 0, 0, 0, 0, 0, 0, 0, 0, 0x1a, 0x00]), &record_field), // 1 as fixed64
+            (record(&[0x08, 0x00, 0x15, 0, 0, 0, 0, 0x1a, 0x00]), &record_field), // 2 as fixed32
+            (record(&[0x08, 0x00, 0x1a, 0x00, 0x19, 0, 0, 0, 0, 0, 0, 0, 0]), &record_field), // 3 as fixed64
+            (record(&[0x08, 0x00, 0x1a, 0x00, 0x20, 0x00]), &record_field), // tags as a varint
+        ];
+        for (protobuf, expected) in cases {
+            assert_eq!(unwrap(&with_protobuf(&protobuf), None).unwrap_err(), *expected, "{protobuf:?}");
+        }
+        assert_eq!(unwrap(&with_protobuf(&valid), None).unwrap().events.len(), 1);
+        // Unknown fields of any wire type are still skipped, as protobuf readers do.
+        let unknown = [&valid[..], &[0x2d, 0, 0, 0, 0, 0x31, 0, 0, 0, 0, 0, 0, 0, 0]].concat();
+        assert_eq!(unwrap(&with_protobuf(&unknown), None).unwrap().events.len(), 1);
+    }
+
+    #[test]
+    fn a_varint_past_64_bits_is_malformed() {
+        // partition_key_index 0 written with a tenth byte whose bit would be bit 64.
+        let index = [0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x02];
+        let fields = [&[0x08][..], &index, &[0x1a, 0x00]].concat();
+        let protobuf = [&[0x0a, 0x01, b'k', 0x1a, fields.len() as u8][..], &fields].concat();
+        assert_eq!(unwrap(&with_protobuf(&protobuf), None).unwrap_err(), bad("a varint overflows 64 bits"));
+        // The largest value the tenth byte can carry, u64::MAX, still reads.
+        let mut input = &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01][..];
+        assert_eq!(varint(&mut input), Ok(u64::MAX));
     }
 
     #[test]
