@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use cloudtrail_data_stand_in::fixtures::{audit_event_of_len, lambda_environment};
+use cloudtrail_data_stand_in::machine;
 use cloudtrail_data_stand_in::{InvocationResult, RuntimeApi, Settings, StandIn};
 use serde_json::{json, Value};
 use tokio::process::{Child, Command};
@@ -51,7 +52,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let binary = release_binary()?;
     let latency = Duration::from_millis(latency_ms);
-    println!("machine: {} cores, {}", std::thread::available_parallelism()?.get(), cpu_model());
+    println!("machine: {} cores, {}", std::thread::available_parallelism()?.get(), machine::cpu_model());
     println!("stand-in latency: {latency_ms} ms per request; Kinesis records of ~700 bytes of event data\n");
 
     println!(
@@ -114,8 +115,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "\nbinary size: {} ({} bytes, {:.2} MiB)",
         binary.display(),
-        size(&binary),
-        size(&binary) as f64 / 1048576.0
+        machine::file_size(&binary),
+        machine::file_size(&binary) as f64 / 1048576.0
     );
     let arm64 =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/lambda/cloudtrail-lake-forwarder/bootstrap");
@@ -123,8 +124,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!(
             "binary size: {} ({} bytes, {:.2} MB)",
             arm64.display(),
-            size(&arm64),
-            size(&arm64) as f64 / 1e6
+            machine::file_size(&arm64),
+            machine::file_size(&arm64) as f64 / 1e6
         );
     }
     Ok(())
@@ -252,17 +253,6 @@ fn peak_rss_kib(child: &Child) -> u64 {
         .find_map(|line| line.strip_prefix("VmHWM:"))
         .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
-}
-
-fn size(path: &PathBuf) -> u64 {
-    std::fs::metadata(path).map_or(0, |metadata| metadata.len())
-}
-
-fn cpu_model() -> String {
-    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    info.lines()
-        .find_map(|line| line.strip_prefix("model name"))
-        .map_or("unknown CPU".into(), |rest| rest.trim_start_matches([' ', '\t', ':']).to_owned())
 }
 
 fn kinesis_event(records: usize, len: usize) -> (Value, usize) {

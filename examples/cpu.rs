@@ -30,6 +30,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use cloudtrail_data_stand_in::fixtures::{audit_event_of_len, lambda_environment};
+use cloudtrail_data_stand_in::machine::{self, CpuShare};
 use cloudtrail_data_stand_in::{InvocationResult, RuntimeApi, Settings, StandIn};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -88,8 +89,8 @@ async fn main() -> Result<(), Error> {
     let binary = release_binary()?;
     let latency = Duration::from_millis(latency_ms);
     let ticks = clock_ticks_per_second();
-    println!("machine: {} cores, {}", std::thread::available_parallelism()?.get(), cpu_model());
-    println!("binary: {} ({:.2} MiB)", binary.display(), size(&binary) as f64 / 1048576.0);
+    println!("machine: {} cores, {}", std::thread::available_parallelism()?.get(), machine::cpu_model());
+    println!("binary: {} ({:.2} MiB)", binary.display(), machine::file_size(&binary) as f64 / 1048576.0);
     println!("stand-in latency: {latency_ms} ms per request, no throttling; CPU = utime + stime of the function process\n");
 
     let scale = if quick { 4 } else { 1 };
@@ -99,7 +100,7 @@ async fn main() -> Result<(), Error> {
         ("sqs10", Case::Sqs { records: 10 }, 600 / scale),
     ];
     if only.as_deref() == Some("share") {
-        let share = CpuShare::create()?;
+        let share = CpuShare::create("bench")?;
         return at_128_mb(&binary, &share, latency, ticks, quick).await;
     }
     let stand_in = StandIn::start(Settings::default()).await?;
@@ -143,7 +144,7 @@ async fn main() -> Result<(), Error> {
         return Ok(());
     }
 
-    match CpuShare::create() {
+    match CpuShare::create("bench") {
         Ok(share) => at_128_mb(&binary, &share, latency, ticks, quick).await?,
         Err(why) => println!("\n128 MB's CPU share: skipped ({why})"),
     }
@@ -240,12 +241,7 @@ impl Function {
             // The shell joins the group, then becomes the function: its whole life, the loader
             // included, runs at the share. (A `pre_exec` hook would charge the teardown of this
             // benchmark's large address space, at exec, to the function.)
-            Some(share) => {
-                let mut command = Command::new("sh");
-                let procs = share.0.join("cgroup.procs");
-                command.arg("-c").arg(format!("echo $$ > {} && exec \"$0\"", procs.display())).arg(binary);
-                command
-            }
+            Some(share) => share.command(binary),
             None => Command::new(binary),
         };
         command
@@ -363,35 +359,6 @@ async fn read_summaries(stdout: tokio::process::ChildStdout, summaries: Arc<Mute
     }
 }
 
-/// A CPU cgroup with 128 MB's share of a core, removed when dropped.
-struct CpuShare(PathBuf);
-
-impl CpuShare {
-    fn create() -> Result<CpuShare, String> {
-        let group = PathBuf::from("/sys/fs/cgroup/cpu")
-            .join(format!("cloudtrail-forwarder-bench-{}", std::process::id()));
-        std::fs::create_dir_all(&group)
-            .map_err(|error| format!("cannot create {}: {error}", group.display()))?;
-        let share = CpuShare(group);
-        for (file, value) in [("cpu.cfs_period_us", "100000"), ("cpu.cfs_quota_us", "7236")] {
-            std::fs::write(share.0.join(file), value)
-                .map_err(|error| format!("cannot write {file}: {error}"))?;
-        }
-        Ok(share)
-    }
-}
-
-impl Drop for CpuShare {
-    fn drop(&mut self) {
-        for _ in 0..50 {
-            if std::fs::remove_dir(&self.0).is_ok() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
 fn kinesis_record(i: usize) -> Value {
     let sequence_number = format!("4963567093412806740612094{i:031}");
     json!({
@@ -444,15 +411,4 @@ fn clock_ticks_per_second() -> u64 {
         .and_then(|output| String::from_utf8(output.stdout).ok())
         .and_then(|text| text.trim().parse().ok())
         .unwrap_or(100)
-}
-
-fn size(path: &PathBuf) -> u64 {
-    std::fs::metadata(path).map_or(0, |metadata| metadata.len())
-}
-
-fn cpu_model() -> String {
-    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    info.lines()
-        .find_map(|line| line.strip_prefix("model name"))
-        .map_or("unknown CPU".into(), |rest| rest.trim_start_matches([' ', '\t', ':']).to_owned())
 }

@@ -5,48 +5,17 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use cloudtrail_data_stand_in::fixtures::{audit_event_of_len, lambda_environment};
+use cloudtrail_data_stand_in::machine::CpuShare;
 use cloudtrail_data_stand_in::{InvocationResult, RuntimeApi, StandIn};
 use common::*;
 use serde_json::Value;
-use tokio::process::Command;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_cloudtrail-lake-forwarder");
-
-/// A CPU cgroup with 128 MB's share of a core, removed when dropped.
-struct CpuShare(PathBuf);
-
-impl CpuShare {
-    fn create() -> Result<CpuShare, String> {
-        let root = PathBuf::from("/sys/fs/cgroup/cpu");
-        let group = root.join(format!("cloudtrail-forwarder-test-{}", std::process::id()));
-        std::fs::create_dir_all(&group)
-            .map_err(|error| format!("cannot create {}: {error}", group.display()))?;
-        let share = CpuShare(group);
-        let write = |file: &str, value: &str| {
-            std::fs::write(share.0.join(file), value).map_err(|error| format!("cannot write {file}: {error}"))
-        };
-        write("cpu.cfs_period_us", "100000")?;
-        write("cpu.cfs_quota_us", "7236")?;
-        Ok(share)
-    }
-}
-
-impl Drop for CpuShare {
-    fn drop(&mut self) {
-        // The group can only go once its processes have ended.
-        for _ in 0..50 {
-            if std::fs::remove_dir(&self.0).is_ok() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
 
 fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64
@@ -59,10 +28,8 @@ async fn answer_margin(share: &CpuShare, batch: &Value, budget: Duration) -> (i6
     let stand_in: StandIn = stand_in().await;
     stand_in.set_latency(Duration::from_secs(3600));
     let runtime = RuntimeApi::start().await.unwrap();
-    let procs = share.0.join("cgroup.procs");
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(format!("echo $$ > {} && exec {BINARY}", procs.display()))
+    let mut child = share
+        .command(Path::new(BINARY))
         .env_clear()
         .envs(lambda_environment(&runtime.address(), &stand_in))
         .env("AWS_LAMBDA_LOG_FORMAT", "Text")
@@ -84,7 +51,7 @@ async fn answer_margin(share: &CpuShare, batch: &Value, budget: Duration) -> (i6
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_largest_batches_are_answered_before_the_deadline_at_128_mb_of_cpu() {
-    let share = match CpuShare::create() {
+    let share = match CpuShare::create("test") {
         Ok(share) => share,
         Err(why) => {
             eprintln!("SKIPPED the_largest_batches_are_answered_before_the_deadline_at_128_mb_of_cpu: {why}");

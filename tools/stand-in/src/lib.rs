@@ -15,6 +15,7 @@ pub mod cloudtrail;
 pub mod fixtures;
 pub mod fleet;
 pub mod http;
+pub mod machine;
 pub mod quota;
 pub mod runtime_api;
 pub mod sigv4;
