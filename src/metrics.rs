@@ -4,7 +4,7 @@
 //! The document is a plain JSON object, so it stays valid EMF whether Lambda's log format is
 //! text or JSON. It carries counts and times only, never a record's content.
 
-use serde_json::{json, Map, Value};
+use serde::Serialize;
 
 use crate::source::Source;
 use crate::summary::Summary;
@@ -12,51 +12,83 @@ use crate::summary::Summary;
 /// EMF takes at most 100 values for one metric in one document.
 const MAX_VALUES: usize = 100;
 
-/// The EMF document for one invocation. `timestamp_ms` is epoch milliseconds.
-pub fn emf_document(namespace: &str, function_name: &str, summary: &Summary, timestamp_ms: u64) -> Value {
-    let source = summary.source.map_or("none", Source::name);
+/// The EMF document for one invocation, as one line of JSON. `timestamp_ms` is epoch
+/// milliseconds.
+///
+/// Written straight into its text rather than built as a `serde_json::Value` first: the
+/// document's shape is fixed, and a map of maps cost more allocations than the whole
+/// invocation of a small batch should.
+pub fn emf_document(namespace: &str, function_name: &str, summary: &Summary, timestamp_ms: u64) -> String {
+    let send = &summary.send;
+    let count = |value: usize| Value::Count(value as u64);
     let mut metrics: Vec<(&str, &str, Value)> = vec![
-        ("RecordsReceived", "Count", json!(summary.records)),
-        ("RecordsIngested", "Count", json!(summary.ingested)),
-        ("EventsIngested", "Count", json!(summary.send.events_ingested)),
+        ("RecordsReceived", "Count", count(summary.records)),
+        ("RecordsIngested", "Count", count(summary.ingested)),
+        ("EventsIngested", "Count", count(send.events_ingested)),
         // What Lambda will deliver again, successes after a Kinesis failure included.
-        ("RecordsFailed", "Count", json!(summary.redelivered)),
+        ("RecordsFailed", "Count", count(summary.redelivered)),
         // Never valid audit events; on SQS they end in the dead-letter queue, on Kinesis only
         // their position reaches the OnFailure destination.
-        ("RecordsRejected", "Count", json!(summary.rejected)),
-        ("PutAuditEventsRequests", "Count", json!(summary.send.requests)),
-        ("Retries", "Count", json!(summary.send.retries)),
-        ("RedeliveriesSkipped", "Count", json!(summary.send.remembered)),
-        ("ThrottledRequests", "Count", json!(summary.send.throttled_requests)),
-        ("ThrottledEvents", "Count", json!(summary.send.throttled_events)),
-        ("RequestRateLimit", "Count/Second", json!(summary.send.rate_limit)),
-        ("InvocationDuration", "Milliseconds", json!(summary.duration.as_secs_f64() * 1000.0)),
+        ("RecordsRejected", "Count", count(summary.rejected)),
+        ("PutAuditEventsRequests", "Count", count(send.requests)),
+        ("Retries", "Count", count(send.retries)),
+        ("RedeliveriesSkipped", "Count", count(send.remembered)),
+        ("ThrottledRequests", "Count", count(send.throttled_requests)),
+        ("ThrottledEvents", "Count", count(send.throttled_events)),
+        ("RequestRateLimit", "Count/Second", Value::Float(send.rate_limit)),
+        ("InvocationDuration", "Milliseconds", Value::Float(summary.duration.as_secs_f64() * 1000.0)),
     ];
-    if !summary.send.latencies_ms.is_empty() {
-        metrics.push(("IngestLatency", "Milliseconds", json!(spread(&summary.send.latencies_ms))));
+    if !send.latencies_ms.is_empty() {
+        metrics.push(("IngestLatency", "Milliseconds", Value::Spread(spread(&send.latencies_ms))));
     }
     if let Some(age) = summary.oldest_record_age_ms {
-        metrics.push(("OldestRecordAge", "Milliseconds", json!(age)));
+        metrics.push(("OldestRecordAge", "Milliseconds", Value::Count(age)));
     }
 
-    let mut document = Map::new();
-    document.insert(
-        "_aws".into(),
-        json!({
-            "Timestamp": timestamp_ms,
-            "CloudWatchMetrics": [{
-                "Namespace": namespace,
-                "Dimensions": [["FunctionName", "Source"]],
-                "Metrics": metrics.iter().map(|(name, unit, _)| json!({"Name": name, "Unit": unit})).collect::<Vec<_>>(),
-            }],
-        }),
-    );
-    document.insert("FunctionName".into(), json!(function_name));
-    document.insert("Source".into(), json!(source));
-    for (name, _, value) in metrics {
-        document.insert(name.into(), value);
+    let mut out = Vec::with_capacity(1024);
+    out.extend_from_slice(b"{\"_aws\":{\"Timestamp\":");
+    push_json(&mut out, &timestamp_ms);
+    out.extend_from_slice(b",\"CloudWatchMetrics\":[{\"Namespace\":");
+    push_json(&mut out, namespace);
+    out.extend_from_slice(b",\"Dimensions\":[[\"FunctionName\",\"Source\"]],\"Metrics\":[");
+    for (index, (name, unit, _)) in metrics.iter().enumerate() {
+        if index > 0 {
+            out.push(b',');
+        }
+        // Metric names and units are the constants above: no character needs escaping.
+        for part in ["{\"Name\":\"", name, "\",\"Unit\":\"", unit, "\"}"] {
+            out.extend_from_slice(part.as_bytes());
+        }
     }
-    Value::Object(document)
+    out.extend_from_slice(b"]}]},\"FunctionName\":");
+    push_json(&mut out, function_name);
+    out.extend_from_slice(b",\"Source\":");
+    push_json(&mut out, summary.source.map_or("none", Source::name));
+    for (name, _, value) in &metrics {
+        for part in [",\"", name, "\":"] {
+            out.extend_from_slice(part.as_bytes());
+        }
+        match value {
+            Value::Count(value) => push_json(&mut out, value),
+            Value::Float(value) => push_json(&mut out, value),
+            Value::Spread(values) => push_json(&mut out, values),
+        }
+    }
+    out.push(b'}');
+    String::from_utf8(out).expect("serde_json writes UTF-8, and so do the literals here")
+}
+
+/// A metric's value in the document.
+enum Value {
+    Count(u64),
+    Float(f64),
+    Spread(Vec<f64>),
+}
+
+/// Appends `value` as JSON: strings escaped, numbers as serde_json writes them (a float that is
+/// not finite as `null`).
+fn push_json<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
+    serde_json::to_writer(out, value).expect("numbers and strings serialise into a Vec without error");
 }
 
 /// At most [`MAX_VALUES`] values that keep the distribution: all of them, or evenly spaced
@@ -74,6 +106,7 @@ fn spread(values: &[f64]) -> Vec<f64> {
 mod tests {
     use super::*;
     use crate::send::SendReport;
+    use serde_json::{json, Value};
     use std::collections::BTreeMap;
     use std::time::Duration;
 
@@ -105,10 +138,12 @@ mod tests {
 
     #[test]
     fn the_document_declares_every_metric_it_carries() {
-        let document = emf_document("Audit", "forwarder", &summary(), 1_764_129_600_000);
+        let text = emf_document("Audit \"prod\"", "forwarder", &summary(), 1_764_129_600_000);
+        assert!(!text.contains('\n'), "one line");
+        let document: Value = serde_json::from_str(&text).unwrap();
         let directive = &document["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(document["_aws"]["Timestamp"], 1_764_129_600_000u64);
-        assert_eq!(directive["Namespace"], "Audit");
+        assert_eq!(directive["Namespace"], "Audit \"prod\"");
         assert_eq!(directive["Dimensions"], json!([["FunctionName", "Source"]]));
         assert_eq!(
             (document["FunctionName"].clone(), document["Source"].clone()),
