@@ -259,7 +259,7 @@ impl Forwarder {
         events: &[Option<AuditEvent>],
         outcomes: &mut [Option<Outcome>],
     ) -> (Vec<Option<Key>>, Vec<(usize, usize)>, usize) {
-        let mut first_of: HashMap<Key, usize> = HashMap::new();
+        let mut first_of: HashMap<Key, usize> = HashMap::with_capacity(events.len());
         let mut copies = Vec::new();
         let mut remembered = 0;
         let keys = events

@@ -9,18 +9,31 @@
 //! last [`CAPACITY`] events, a redelivered record is sent again (a duplicate, never a loss).
 
 use std::collections::{HashSet, VecDeque};
+use std::hash::{Hash, Hasher};
 use std::sync::Mutex;
 
 use sha2::{Digest, Sha256};
 
 use crate::audit::AuditEvent;
 
-/// How many events are remembered: five full 10,000-record batches, about 2.5 MB.
+/// How many events are remembered: five full 10,000-record batches, about 3 MB.
 pub const CAPACITY: usize = 50_000;
 
-/// What identifies an ingested event: SHA-256 of source ARN, id and checksum.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Key([u8; 32]);
+/// What identifies an ingested event: the first 128 bits of the SHA-256 of source ARN, id and
+/// checksum. Two different events share a key only by a collision no one can search for in
+/// fewer than 2^64 tries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Key([u8; 16]);
+
+/// The key is already a digest: the set's hasher (SipHash with this process's random keys, as
+/// `HashSet` always has) is fed 8 of its bytes rather than all of them. A batch crafted to fill
+/// one bucket would need those random keys.
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let (head, _) = self.0.split_first_chunk::<8>().expect("a key has 16 bytes");
+        state.write_u64(u64::from_le_bytes(*head));
+    }
+}
 
 impl Key {
     pub fn of(event_source_arn: &str, event: &AuditEvent) -> Key {
@@ -31,17 +44,28 @@ impl Key {
             .chain_update([0])
             .chain_update(event.checksum.as_bytes())
             .finalize();
-        Key(digest.into())
+        let (head, _) = digest.split_first_chunk::<16>().expect("SHA-256 has 32 bytes");
+        Key(*head)
     }
 }
 
 /// A bounded set of recently ingested events, oldest forgotten first.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct RecentlyIngested {
     inner: Mutex<Inner>,
 }
 
-#[derive(Debug, Default)]
+/// Room for twice [`CAPACITY`] keys: the set stays under half full, so forgetting one key and
+/// remembering another, once per ingested event when full, rarely leaves the tombstones that
+/// make the table rehash every key in place.
+impl Default for RecentlyIngested {
+    fn default() -> RecentlyIngested {
+        let inner = Inner { keys: HashSet::with_capacity(2 * CAPACITY), order: VecDeque::with_capacity(CAPACITY + 1) };
+        RecentlyIngested { inner: Mutex::new(inner) }
+    }
+}
+
+#[derive(Debug)]
 struct Inner {
     keys: HashSet<Key>,
     order: VecDeque<Key>,
