@@ -60,7 +60,10 @@ pub struct RecentlyIngested {
 /// make the table rehash every key in place.
 impl Default for RecentlyIngested {
     fn default() -> RecentlyIngested {
-        let inner = Inner { keys: HashSet::with_capacity(2 * CAPACITY), order: VecDeque::with_capacity(CAPACITY + 1) };
+        let inner = Inner {
+            keys: HashSet::with_capacity(2 * CAPACITY),
+            order: VecDeque::with_capacity(CAPACITY + 1),
+        };
         RecentlyIngested { inner: Mutex::new(inner) }
     }
 }
