@@ -42,18 +42,15 @@ pub fn request_len(events: usize, events_len: usize) -> usize {
 /// `\` and the short control escapes take two bytes, other control characters six (`\u00XX`),
 /// and everything else, non-ASCII included, is written as it is.
 pub fn escaped_len(text: &str) -> usize {
-    // Two passes the compiler turns into vector code, rather than one that branches on every
-    // byte: event text is mostly bytes written as they are.
-    let bytes = text.as_bytes();
-    let escaped =
-        bytes.iter().map(|&byte| usize::from(byte == b'"' || byte == b'\\' || byte < 0x20)).sum::<usize>();
-    let long = if bytes.iter().any(|&byte| byte < 0x20) {
-        let short = |byte: u8| matches!(byte, 0x08 | 0x0C | b'\n' | b'\r' | b'\t');
-        4 * bytes.iter().filter(|&&byte| byte < 0x20 && !short(byte)).count()
-    } else {
-        0
-    };
-    text.len() + escaped + long
+    text.len()
+        + text
+            .bytes()
+            .map(|byte| match byte {
+                b'"' | b'\\' | 0x08 | 0x0C | b'\n' | b'\r' | b'\t' => 1,
+                0..=0x1F => 5,
+                _ => 0,
+            })
+            .sum::<usize>()
 }
 
 /// Packs events, given as `(index, id, encoded_len)` in record order, into requests: each
