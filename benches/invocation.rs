@@ -1,0 +1,74 @@
+//! The work each invocation does besides the pipeline, on one core: the EMF document, and the
+//! memory of ingested events, which a warm environment keeps full (50,000 keys) so that every
+//! confirmed event forgets one and remembers another. `cargo bench --bench invocation`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use cloudtrail_lake_forwarder::audit::{self, AuditEvent};
+use cloudtrail_lake_forwarder::recent::{Key, RecentlyIngested, CAPACITY};
+use cloudtrail_lake_forwarder::send::SendReport;
+use cloudtrail_lake_forwarder::source::Source;
+use cloudtrail_lake_forwarder::{metrics, Summary};
+use divan::Bencher;
+
+fn main() {
+    divan::main();
+}
+
+const ARN: &str = "arn:aws:kinesis:us-east-1:123456789012:stream/s";
+
+fn key(i: usize) -> Key {
+    let id = format!("4963567093412806740612094{i:031}");
+    let checksum = audit::checksum(&id);
+    Key::of(ARN, &AuditEvent { id, event_data: String::new(), checksum, encoded_len: 0 })
+}
+
+/// One 10,000-event invocation's lookups and inserts into a full memory.
+#[divan::bench(sample_count = 20, sample_size = 1)]
+fn remember_10000_in_a_full_memory(bencher: Bencher) {
+    let recent = RecentlyIngested::default();
+    (0..CAPACITY).for_each(|i| recent.insert(key(i)));
+    let mut next = CAPACITY;
+    bencher
+        .with_inputs(|| {
+            next += 10_000;
+            (next - 10_000..next).map(key).collect::<Vec<_>>()
+        })
+        .bench_local_refs(|keys| {
+            for key in keys.iter() {
+                divan::black_box(recent.contains(key));
+            }
+            for key in keys.iter() {
+                recent.insert(*key);
+            }
+        });
+}
+
+/// The EMF document of a 10-record SQS invocation.
+#[divan::bench]
+fn emf_document_of_10_records(bencher: Bencher) {
+    let summary = Summary {
+        source: Some(Source::Sqs),
+        records: 10,
+        ingested: 10,
+        rejected: 0,
+        reported: 0,
+        redelivered: 0,
+        failures: BTreeMap::new(),
+        oldest_record_age_ms: None,
+        send: SendReport {
+            requests: 1,
+            events_sent: 10,
+            latencies_ms: vec![51.2],
+            rate_limit: 100.0,
+            events_ingested: 10,
+            ..SendReport::default()
+        },
+        duration: Duration::from_micros(52_300),
+    };
+    bencher.bench(|| {
+        metrics::emf_document("AuditForwarder", "forwarder", divan::black_box(&summary), 1_764_129_600_000)
+            .to_string()
+    });
+}
