@@ -56,7 +56,8 @@ pub struct Summary {
     /// Records Lambda will deliver again: the reported ones, and on Kinesis every record from
     /// the reported one to the end of the batch.
     pub redelivered: usize,
-    /// Records not ingested, counted by error code (or `Rejected`, `HeldBehindFailure`, `OutOfTime`).
+    /// Records not ingested, counted by error code (or `Rejected`, `HeldBehindFailure`, `OutOfTime`,
+    /// `OverBudget`).
     pub failures: BTreeMap<String, usize>,
     /// Age of the oldest record at the end of the invocation (Kinesis), in milliseconds.
     pub oldest_record_age_ms: Option<u64>,
