@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use cloudtrail_data_stand_in::fixtures::audit_event_of_len;
 use cloudtrail_lake_forwarder::audit::{self, AuditEvent};
+use cloudtrail_lake_forwarder::batch;
 use cloudtrail_lake_forwarder::recent::{Key, RecentlyIngested, CAPACITY};
 use cloudtrail_lake_forwarder::send::SendReport;
 use cloudtrail_lake_forwarder::source::Source;
@@ -70,5 +72,40 @@ fn emf_document_of_10_records(bencher: Bencher) {
     bencher.bench(|| {
         metrics::emf_document("AuditForwarder", "forwarder", divan::black_box(&summary), 1_764_129_600_000)
             .to_string()
+    });
+}
+
+/// A 10,000-record batch's worth of audit event text: 7 MB of ~700-byte events, their
+/// `requestParameters` filled with `x` (as the CPU benchmark sends) or with quotes (a quarter
+/// of the filler's bytes escaped).
+fn event_texts(filler: &str) -> Vec<String> {
+    (0..10_000).map(|i| audit_event_of_len(i, 700, filler)).collect()
+}
+
+const FILLERS: [&str; 2] = ["x", "a\"b "];
+
+/// Measuring each event's escaped length, as every event is measured for the packer.
+#[divan::bench(args = FILLERS, sample_count = 20)]
+fn escaped_len_of_10000_events(bencher: Bencher, filler: &str) {
+    let texts = event_texts(filler);
+    bencher
+        .bench_local(|| texts.iter().map(|text| batch::escaped_len(divan::black_box(text))).sum::<usize>());
+}
+
+/// Writing the same events into request bodies, 100 to a body.
+#[divan::bench(args = FILLERS, sample_count = 20)]
+fn write_10000_events_into_bodies(bencher: Bencher, filler: &str) {
+    let texts = event_texts(filler);
+    let checksum = audit::checksum("{}");
+    let id = "49635670934128067406120940000000000000";
+    bencher.bench_local(|| {
+        texts
+            .chunks(100)
+            .map(|chunk| {
+                let len = chunk.iter().map(|text| batch::encoded_event_len(id, text)).sum();
+                let events = chunk.iter().map(|text| (id, text.as_str(), checksum.as_str()));
+                batch::write_body(events, batch::request_len(chunk.len(), len)).len()
+            })
+            .sum::<usize>()
     });
 }

@@ -19,7 +19,8 @@
 //! 128 MB's CPU share (7,236 µs of every 100,000 µs, as `tests/cpu_share.rs` does) and prints the
 //! cold start and the wall time of warm 10,000-record Kinesis invocations. `BENCH_BINARY=PATH`
 //! runs another build (say, one with symbols for `perf`); `BENCH_PROFILE=FILE` records each
-//! measured series with `perf record` into `FILE.<case>`. `--only` runs one case (or only the
+//! measured series with `perf record` into `FILE.<case>` (`BENCH_CALL_GRAPH=dwarf` for call
+//! stacks through code without frame pointers). `--only` runs one case (or only the
 //! cgroup part). Cold start at the share counts from spawning `sh`, which joins the group and
 //! then executes the function.
 
@@ -155,7 +156,9 @@ async fn main() -> Result<(), Error> {
 async fn profile(pid: u32, label: &str) -> Result<Option<Child>, Error> {
     let Ok(output) = std::env::var("BENCH_PROFILE") else { return Ok(None) };
     let perf = Command::new("perf")
-        .args(["record", "-e", "cpu-clock", "-F", "4000", "-g", "-p", &pid.to_string(), "-o"])
+        .args(["record", "-e", "cpu-clock", "-F", "4000", "--call-graph"])
+        .arg(std::env::var("BENCH_CALL_GRAPH").unwrap_or_else(|_| "fp".to_owned()))
+        .args(["-p", &pid.to_string(), "-o"])
         .arg(format!("{output}.{label}"))
         .stderr(Stdio::null())
         .spawn()?;
