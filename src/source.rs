@@ -6,10 +6,10 @@
 //! or the event unreadable is an error of the whole invocation.
 
 use std::fmt;
+use std::sync::Arc;
 
-use crate::incoming::{IncomingEvent, RawRecord};
+use crate::incoming::{IncomingEvent, NotBase64, RawRecord};
 use crate::rejection::Rejection;
-use base64::Engine as _;
 
 /// Which event source mapping delivered the batch; it decides how failures are answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,11 +42,20 @@ impl Source {
 
 /// The identifier Lambda knows a record by: the SQS `messageId` or the Kinesis
 /// `sequenceNumber`, exactly as delivered. It is what goes back as `itemIdentifier`.
+///
+/// Shared rather than copied: each audit event of a record carries its record's identity
+/// through sending.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ItemIdentifier(String);
+pub struct ItemIdentifier(Arc<str>);
 
 impl From<String> for ItemIdentifier {
     fn from(identifier: String) -> ItemIdentifier {
+        ItemIdentifier(Arc::from(identifier))
+    }
+}
+
+impl From<Arc<str>> for ItemIdentifier {
+    fn from(identifier: Arc<str>) -> ItemIdentifier {
         ItemIdentifier(identifier)
     }
 }
@@ -194,7 +203,7 @@ pub fn decode(event: IncomingEvent) -> Result<Batch, EventError> {
     }
     let source = batch_source(&records)?;
     let event_source_arn =
-        records.iter().find_map(|record| record.event_source_arn.clone()).unwrap_or_default();
+        records.iter().find_map(|record| record.event_source_arn.as_deref()).unwrap_or_default().to_owned();
     let records = records.into_iter().map(|record| decode_record(source, record)).collect();
     Ok(Batch { source: Some(source), event_source_arn, records })
 }
@@ -214,7 +223,7 @@ fn batch_source(records: &[RawRecord]) -> Result<Source, EventError> {
             _ => {}
         }
     }
-    let event_source = records.iter().find_map(|record| record.event_source.clone());
+    let event_source = records.iter().find_map(|record| record.event_source.as_deref().map(str::to_owned));
     Err(EventError::UnknownSource { event_source })
 }
 
@@ -250,13 +259,14 @@ fn decode_record(source: Source, record: RawRecord) -> Record {
     Record { item_identifier, payload, message_group, arrival_ms, sent_ms }
 }
 
-/// Kinesis data, base64-decoded; whether it is text is decided after the envelope step.
-fn kinesis_data(data: Option<String>) -> Result<Payload, Rejection> {
-    let data = data.ok_or(Rejection::MissingPayload { field: "kinesis.data" })?;
-    base64::engine::general_purpose::STANDARD
-        .decode(data.as_bytes())
-        .map(Payload::Bytes)
-        .map_err(|_| Rejection::NotBase64)
+/// Kinesis data, base64-decoded as it was read; whether it is text is decided after the
+/// envelope step.
+fn kinesis_data(data: Option<Result<Vec<u8>, NotBase64>>) -> Result<Payload, Rejection> {
+    match data {
+        Some(Ok(bytes)) => Ok(Payload::Bytes(bytes)),
+        Some(Err(NotBase64)) => Err(Rejection::NotBase64),
+        None => Err(Rejection::MissingPayload { field: "kinesis.data" }),
+    }
 }
 
 #[cfg(test)]
