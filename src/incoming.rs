@@ -17,6 +17,31 @@ use std::sync::Arc;
 use base64::Engine as _;
 use serde::de::{Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
+/// The visitor methods of a reader for the scalar values it has no use for: each answers
+/// `$skipped`, so a value of the wrong type is absent rather than an error of the whole event.
+macro_rules! skip_scalars {
+    ($skipped:expr) => {
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok($skipped)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok($skipped)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok($skipped)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok($skipped)
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok($skipped)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok($skipped)
+        }
+    };
+}
+
 /// A Lambda event: its `Records` list, if it has one.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct IncomingEvent {
@@ -66,24 +91,7 @@ impl<'de> Visitor<'de> for EventVisitor {
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a Lambda event")
     }
-    fn visit_bool<E>(self, _: bool) -> Result<IncomingEvent, E> {
-        Ok(IncomingEvent::default())
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<IncomingEvent, E> {
-        Ok(IncomingEvent::default())
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<IncomingEvent, E> {
-        Ok(IncomingEvent::default())
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<IncomingEvent, E> {
-        Ok(IncomingEvent::default())
-    }
-    fn visit_unit<E>(self) -> Result<IncomingEvent, E> {
-        Ok(IncomingEvent::default())
-    }
-    fn visit_str<E>(self, _: &str) -> Result<IncomingEvent, E> {
-        Ok(IncomingEvent::default())
-    }
+    skip_scalars!(IncomingEvent::default());
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<IncomingEvent, A::Error> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
         Ok(IncomingEvent::default())
@@ -120,24 +128,7 @@ impl<'de> Visitor<'de> for RecordsSeed {
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a list of records")
     }
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(None)
-    }
+    skip_scalars!(None);
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
         Ok(None)
@@ -200,24 +191,7 @@ impl<'de> Visitor<'de> for Fill<'_> {
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a record")
     }
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
+    skip_scalars!(());
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
         Ok(())
