@@ -3,7 +3,7 @@
 //!
 //! ```sh
 //! cargo build --release --bin cloudtrail-lake-forwarder
-//! cargo run --release --example cpu -- [--latency-ms 50] [--quick] [--only kinesis|sqs100|sqs10|share]
+//! cargo run --release --example cpu -- [--latency-ms 50] [--quick] [--only kinesis|sqs100|sqs10|share] [--instructions]
 //! ```
 //!
 //! The release binary runs as the function process, through the real runtime loop (the Runtime
@@ -23,6 +23,11 @@
 //! stacks through code without frame pointers). `--only` runs one case (or only the
 //! cgroup part). Cold start at the share counts from spawning `sh`, which joins the group and
 //! then executes the function.
+//!
+//! `--instructions` runs the function under `valgrind --tool=callgrind` and prints instructions
+//! per invocation instead of CPU time: a count that repeats for the same binary and events
+//! whatever else the machine runs, to compare two builds where CPU time is too noisy to. (It
+//! counts instructions, not cycles: cache misses and system calls cost nothing in it.)
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -76,12 +81,14 @@ async fn main() -> Result<(), Error> {
     let mut latency_ms = 50u64;
     let mut quick = false;
     let mut only = None;
+    let mut instructions = false;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         match flag.as_str() {
             "--latency-ms" => latency_ms = args.next().ok_or("--latency-ms needs a value")?.parse()?,
             "--quick" => quick = true,
             "--only" => only = Some(args.next().ok_or("--only needs a case")?),
+            "--instructions" => instructions = true,
             _ => {
                 return Err(format!("unknown argument {flag:?}; see the usage at the top of the file").into())
             }
@@ -106,12 +113,25 @@ async fn main() -> Result<(), Error> {
     }
     let stand_in = StandIn::start(Settings::default()).await?;
     stand_in.set_latency(latency);
-    let mut function = Function::start(&binary, &stand_in, None).await?;
+    let counter = instructions.then(Callgrind::new).transpose()?;
+    let mut function = Function::start(&binary, &stand_in, None, counter.as_ref()).await?;
     let warm_up = function.warm_up(&stand_in, Case::Kinesis { records: 10_000 }).await?;
     println!("warm-up: {warm_up}\n");
 
-    println!("| case | invocations | CPU per invocation | CPU per 1,000 events | wall per invocation |");
-    println!("| --- | ---: | ---: | ---: | ---: |");
+    match counter {
+        Some(_) => {
+            println!(
+                "| case | invocations | instructions per invocation | per event | wall per invocation |"
+            );
+            println!("| --- | ---: | ---: | ---: | ---: |");
+        }
+        None => {
+            println!(
+                "| case | invocations | CPU per invocation | CPU per 1,000 events | wall per invocation |"
+            );
+            println!("| --- | ---: | ---: | ---: | ---: |");
+        }
+    }
     for (label, case, invocations) in cases {
         if only.as_ref().is_some_and(|only| only != label) {
             continue;
@@ -119,12 +139,26 @@ async fn main() -> Result<(), Error> {
         let events: Vec<Vec<u8>> =
             (0..invocations).map(|round| case.event(function.rounds + round)).collect();
         let profiler = profile(function.pid, label).await?;
+        if let Some(counter) = &counter {
+            counter.start(function.pid)?;
+        }
         let before = function.cpu_ticks()?;
         let started = Instant::now();
         for event in events {
             function.invoke(&stand_in, event, case.records()).await?;
         }
         let wall = started.elapsed() / invocations as u32;
+        if let Some(counter) = &counter {
+            let per_invocation = counter.stop(function.pid)? as f64 / invocations as f64;
+            println!(
+                "| {} | {invocations} | {:.2} M | {:.0} | {:.0} ms |",
+                case.name(),
+                per_invocation / 1e6,
+                per_invocation / case.records() as f64,
+                wall.as_secs_f64() * 1000.0
+            );
+            continue;
+        }
         let cpu_ms = (function.cpu_ticks()? - before) as f64 * 1000.0 / ticks as f64 / invocations as f64;
         if let Some(mut perf) = profiler {
             std::process::Command::new("kill")
@@ -141,7 +175,7 @@ async fn main() -> Result<(), Error> {
     }
     println!("\npeak RSS of the function process: {:.1} MiB", function.peak_rss_kib() as f64 / 1024.0);
     drop(function);
-    if only.is_some() {
+    if only.is_some() || instructions {
         return Ok(());
     }
 
@@ -166,6 +200,62 @@ async fn profile(pid: u32, label: &str) -> Result<Option<Child>, Error> {
     Ok(Some(perf))
 }
 
+/// Instructions counted by `valgrind --tool=callgrind`: the same for the same binary and
+/// events whatever else the machine is doing, where CPU time on a shared machine is not. The
+/// function runs under callgrind with instrumentation off; each measured series switches it
+/// on, then dumps and reads the total.
+struct Callgrind {
+    folder: PathBuf,
+}
+
+impl Callgrind {
+    fn new() -> Result<Callgrind, Error> {
+        let folder = std::env::temp_dir().join(format!("cpu-callgrind-{}", std::process::id()));
+        std::fs::create_dir_all(&folder)?;
+        Ok(Callgrind { folder })
+    }
+
+    fn command(&self, binary: &PathBuf) -> Command {
+        let mut command = Command::new("valgrind");
+        command
+            .args(["--tool=callgrind", "--instr-atstart=no"])
+            .arg(format!("--callgrind-out-file={}", self.folder.join("out.%p").display()))
+            .arg(binary);
+        command
+    }
+
+    fn control(pid: u32, option: &str) -> Result<(), Error> {
+        let status = std::process::Command::new("callgrind_control")
+            .args([option, &pid.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()?;
+        status.success().then_some(()).ok_or_else(|| format!("callgrind_control {option} failed").into())
+    }
+
+    fn start(&self, pid: u32) -> Result<(), Error> {
+        Callgrind::control(pid, "--zero")?;
+        Callgrind::control(pid, "--instr=on")
+    }
+
+    /// Instructions since [`Callgrind::start`], from the dump it writes now.
+    fn stop(&self, pid: u32) -> Result<u64, Error> {
+        Callgrind::control(pid, "--instr=off")?;
+        let before: Vec<PathBuf> = self.dumps()?;
+        Callgrind::control(pid, "--dump")?;
+        let dump =
+            self.dumps()?.into_iter().find(|dump| !before.contains(dump)).ok_or("no new callgrind dump")?;
+        let text = std::fs::read_to_string(dump)?;
+        let totals =
+            text.lines().find_map(|line| line.strip_prefix("totals:")).ok_or("a dump without totals")?;
+        Ok(totals.trim().parse()?)
+    }
+
+    fn dumps(&self) -> Result<Vec<PathBuf>, Error> {
+        Ok(std::fs::read_dir(&self.folder)?.filter_map(|entry| Some(entry.ok()?.path())).collect())
+    }
+}
+
 /// Cold start and warm 10,000-record invocations with the function in the 128 MB cgroup.
 async fn at_128_mb(
     binary: &PathBuf,
@@ -181,7 +271,7 @@ async fn at_128_mb(
     for _ in 0..if quick { 5 } else { 15 } {
         // Between runs the group's quota refills, so each start begins with a full period.
         tokio::time::sleep(Duration::from_millis(200)).await;
-        cold.push(Function::start(binary, &stand_in, Some(share)).await?.cold_start);
+        cold.push(Function::start(binary, &stand_in, Some(share), None).await?.cold_start);
     }
     cold.sort();
     println!(
@@ -192,7 +282,7 @@ async fn at_128_mb(
     );
 
     let case = Case::Kinesis { records: 10_000 };
-    let mut function = Function::start(binary, &stand_in, Some(share)).await?;
+    let mut function = Function::start(binary, &stand_in, Some(share), None).await?;
     let warm_up = function.warm_up(&stand_in, case).await?;
     println!("warm-up: {warm_up}");
     let mut walls = Vec::new();
@@ -238,6 +328,7 @@ impl Function {
         binary: &PathBuf,
         stand_in: &StandIn,
         share: Option<&CpuShare>,
+        counter: Option<&Callgrind>,
     ) -> Result<Function, Error> {
         let runtime = RuntimeApi::start().await?;
         let mut command = match share {
@@ -245,7 +336,10 @@ impl Function {
             // included, runs at the share. (A `pre_exec` hook would charge the teardown of this
             // benchmark's large address space, at exec, to the function.)
             Some(share) => share.command(binary),
-            None => Command::new(binary),
+            None => match counter {
+                Some(counter) => counter.command(binary),
+                None => Command::new(binary),
+            },
         };
         command
             .env_clear()
@@ -344,8 +438,15 @@ impl Function {
     }
 }
 
+/// Ends the function as Lambda ends an environment, with SIGTERM, so that a tool wrapping it
+/// (`valgrind --tool=callgrind`, say) writes its results; SIGKILL if it is still there 30 s on.
 impl Drop for Function {
     fn drop(&mut self) {
+        let _ = std::process::Command::new("kill").args(["-TERM", &self.pid.to_string()]).status();
+        let until = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < until && matches!(self.child.try_wait(), Ok(None)) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.start_kill();
     }
 }
