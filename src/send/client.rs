@@ -1,5 +1,6 @@
-//! The SDK side of sending: the client's settings, and one `PutAuditEvents` call turned into a
-//! [`Reply`] that says, per event, whether the service took it.
+//! The SDK side of sending: the client's settings, and one `PutAuditEvents` call, with the
+//! body the forwarder wrote ([`request_body`]), turned into a [`Reply`] that says, per event,
+//! whether the service took it.
 //!
 //! Nothing the service says about an event's content reaches the logs: a per-event
 //! `errorMessage` and a refused request's message may quote what they refused, so only codes
