@@ -72,7 +72,7 @@ impl Channel for SdkChannel {
 ///
 /// The SDK takes its input by value and escapes every `eventData` byte by byte into a string
 /// it then copies into the body; for a 7 MB batch that was the largest single cost of an
-/// invocation. So the SDK serialises an empty list of events, and [`with_body`] puts this body
+/// invocation. So the SDK serialises an empty list of events, and `with_body` puts this body
 /// in its place before the request is signed: the signature, the payload hash and
 /// `Content-Length` are those of these bytes.
 pub fn request_body<'a>(events: impl Iterator<Item = &'a AuditEvent> + Clone) -> Vec<u8> {
