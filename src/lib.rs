@@ -65,7 +65,7 @@ use crate::ordering::Ordering;
 use crate::outcome::{Hold, Outcome};
 use crate::recent::{Key, RecentlyIngested};
 use crate::rejection::Rejection;
-use crate::send::{Delivery, SdkChannel, Sender};
+use crate::send::{Delivery, SdkChannel, SendReport, Sender};
 use crate::source::{EventError, Record, Source};
 
 /// A batch read and mapped, ready to send: the pure part of an invocation.
@@ -99,35 +99,12 @@ impl Prepared {
 
 /// Reads a Lambda event, takes each record's events out of their envelope and maps each to its
 /// audit event or its rejection, then holds back what the source's ordering says must wait
-/// behind a rejection. The handler, the tests and the benchmarks all call this.
+/// behind a rejection. The tests and the benchmarks call this; the handler does the same in
+/// parts ([`Forwarder::forward`]).
 pub fn prepare(event: IncomingEvent, intake: &Intake) -> Result<Prepared, EventError> {
     let mut batch = source::decode(event)?;
-    let Mapped { units: all, owner: unit_owner, deferred } =
-        audit_events(batch.source, &mut batch.records, intake);
-    let capacity = all.len() + deferred.len();
-    let mut units = Vec::with_capacity(capacity);
-    let mut owner = Vec::with_capacity(capacity);
-    let (mut events, mut outcomes) = (Vec::with_capacity(capacity), Vec::with_capacity(capacity));
-    let mut push = |index: usize, unit: Option<Result<AuditEvent, Rejection>>| {
-        units.push(batch.records[index].metadata());
-        owner.push(index);
-        let (event, outcome) = match unit {
-            Some(Ok(event)) => (Some(event), None),
-            Some(Err(rejection)) => (None, Some(Outcome::Rejected(rejection))),
-            None => (None, Some(Outcome::Held(Hold::OverBudget))),
-        };
-        events.push(event);
-        outcomes.push(outcome);
-    };
-    // A deferred record is one held unit, in its place: the units stay in record order.
-    let mut deferred = deferred.into_iter().peekable();
-    for (unit, index) in all.into_iter().zip(unit_owner) {
-        while let Some(held) = deferred.next_if(|&held| held < index) {
-            push(held, None);
-        }
-        push(index, Some(unit));
-    }
-    deferred.for_each(|held| push(held, None));
+    let Part { units, owner, events, mut outcomes, .. } =
+        prepare_part(batch.source, &mut batch.records, 0, intake, Budget::WHOLE);
     Ordering::of(batch.source).hold_behind_failures(&units, &mut outcomes);
     Ok(Prepared {
         source: batch.source,
@@ -138,6 +115,74 @@ pub fn prepare(event: IncomingEvent, intake: &Intake) -> Result<Prepared, EventE
         events,
         outcomes,
     })
+}
+
+/// The units of some consecutive records of a batch, before the ordering's holds.
+struct Part {
+    units: Vec<Record>,
+    /// Batch indices of the records, not indices into the part.
+    owner: Vec<usize>,
+    events: Vec<Option<AuditEvent>>,
+    outcomes: Vec<Option<Outcome>>,
+    /// What the part took of the invocation's budget.
+    used: Budget,
+}
+
+/// What an invocation may still take out of its records' envelopes
+/// ([`MAX_EVENT_BYTES_PER_INVOCATION`], [`MAX_EVENTS_PER_INVOCATION`]).
+#[derive(Debug, Clone, Copy)]
+struct Budget {
+    bytes: usize,
+    events: usize,
+}
+
+impl Budget {
+    const WHOLE: Budget = Budget { bytes: MAX_EVENT_BYTES_PER_INVOCATION, events: MAX_EVENTS_PER_INVOCATION };
+
+    fn minus(self, used: Budget) -> Budget {
+        Budget {
+            bytes: self.bytes.saturating_sub(used.bytes),
+            events: self.events.saturating_sub(used.events),
+        }
+    }
+}
+
+/// Maps `records`, which start at batch index `first`, to their units in record order; a
+/// record left for a later delivery by the budget is one held unit, in its place.
+fn prepare_part(
+    source: Option<Source>,
+    records: &mut [Record],
+    first: usize,
+    intake: &Intake,
+    budget: Budget,
+) -> Part {
+    let Mapped { units: all, owner: unit_owner, deferred } = audit_events(source, records, intake, budget);
+    let used =
+        Budget { bytes: all.iter().flatten().map(|event| event.event_data.len()).sum(), events: all.len() };
+    let capacity = all.len() + deferred.len();
+    let mut units = Vec::with_capacity(capacity);
+    let mut owner = Vec::with_capacity(capacity);
+    let (mut events, mut outcomes) = (Vec::with_capacity(capacity), Vec::with_capacity(capacity));
+    let mut push = |index: usize, unit: Option<Result<AuditEvent, Rejection>>| {
+        units.push(records[index].metadata());
+        owner.push(first + index);
+        let (event, outcome) = match unit {
+            Some(Ok(event)) => (Some(event), None),
+            Some(Err(rejection)) => (None, Some(Outcome::Rejected(rejection))),
+            None => (None, Some(Outcome::Held(Hold::OverBudget))),
+        };
+        events.push(event);
+        outcomes.push(outcome);
+    };
+    let mut deferred = deferred.into_iter().peekable();
+    for (unit, index) in all.into_iter().zip(unit_owner) {
+        while let Some(held) = deferred.next_if(|&held| held < index) {
+            push(held, None);
+        }
+        push(index, Some(unit));
+    }
+    deferred.for_each(|held| push(held, None));
+    Part { units, owner, events, outcomes, used }
 }
 
 /// One outcome per record from its units' outcomes: a record is ingested when all its units
@@ -169,7 +214,7 @@ pub fn fold_outcomes(records: usize, owner: &[usize], outcomes: &[Option<Outcome
 pub struct Forwarder {
     sender: Sender,
     recent: RecentlyIngested,
-    intake: Intake,
+    intake: Arc<Intake>,
     metrics_namespace: String,
     function_name: String,
 }
@@ -185,7 +230,7 @@ impl Forwarder {
                 config.max_requests_per_second,
             ),
             recent: RecentlyIngested::default(),
-            intake: Intake::of(config),
+            intake: Arc::new(Intake::of(config)),
             metrics_namespace: config.metrics_namespace.clone(),
             function_name: config.function_name.clone(),
         }
@@ -209,64 +254,151 @@ impl Forwarder {
     }
 
     /// Forwards one event's records and answers before Lambda's `deadline`, if one is known.
+    ///
+    /// A large batch goes in two parts. The records the limiter's burst can send at once are
+    /// prepared first and sent; the rest are prepared on another thread meanwhile, and sent
+    /// after the first part is answered. At 128 MB the limiter spaces 100 requests over 750 ms
+    /// whatever else happens, so preparing the rest while the first requests travel saves
+    /// most of the time preparing them would have taken. What the first part's answers hold
+    /// back (the Kinesis ordering) holds back the second part as it would in one batch, and a
+    /// record repeated across the parts is sent once. FIFO batches go whole: their message
+    /// groups are packed in waves over the whole batch.
     pub async fn forward(
         &self,
         event: IncomingEvent,
         deadline: Option<Instant>,
     ) -> Result<(Answer, Summary), EventError> {
         let started = Instant::now();
-        let Prepared { source, event_source_arn, records, units, owner, events, mut outcomes } =
-            prepare(event, &self.intake)?;
-        let send_until =
-            deadline.map(|deadline| deadline::send_until(deadline, Instant::now(), started.elapsed()));
-        let (keys, copies, remembered) = self.skip_known(&event_source_arn, &events, &mut outcomes);
-        let events = Arc::new(events);
+        let mut batch = source::decode(event)?;
+        let ordering = Ordering::of(batch.source);
+        let total = batch.records.len();
+        let first = self.first_part(total, ordering);
+        let rest = batch.records.split_off(first);
+        let head = prepare_part(batch.source, &mut batch.records, 0, &self.intake, Budget::WHOLE);
+        let tail = (!rest.is_empty()).then(|| {
+            let (intake, source, budget) =
+                (Arc::clone(&self.intake), batch.source, Budget::WHOLE.minus(head.used));
+            tokio::task::spawn_blocking(move || {
+                let began = std::time::Instant::now();
+                let mut records = rest;
+                let part = prepare_part(source, &mut records, first, &intake, budget);
+                (records, part, began.elapsed())
+            })
+        });
+        let mut sending = Sending::default();
+        let mut preparation = started.elapsed();
+        let send_until = |preparation| {
+            deadline.map(|deadline| deadline::send_until(deadline, Instant::now(), preparation))
+        };
+        // The answer is built for the whole batch, so the first part keeps back time for
+        // finishing as if the whole batch were prepared at the first part's pace.
+        let whole = preparation.mul_f64(total as f64 / first.max(1) as f64);
+        self.send_part(&batch.event_source_arn, &mut sending, head, ordering, send_until(whole)).await;
+        if let Some(tail) = tail {
+            let (records, part, took) = tail.await.unwrap_or_else(|error| match error.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                Err(error) => panic!("preparing the rest of the batch did not finish: {error}"),
+            });
+            batch.records.extend(records);
+            preparation += took;
+            self.send_part(&batch.event_source_arn, &mut sending, part, ordering, send_until(preparation))
+                .await;
+        }
+        let Sending { owner, mut outcomes, copies, mut report, .. } = sending;
+        report.remembered += copies.len();
+        for (copy, original) in copies {
+            outcomes[copy] = outcomes[original].clone();
+        }
+        report.events_ingested =
+            outcomes.iter().filter(|outcome| matches!(outcome, Some(Outcome::Ingested))).count();
+        let records = batch.records;
+        let outcomes = fold_outcomes(records.len(), &owner, &outcomes);
+        let (answer, reported) = answer::answer(batch.source, &records, &outcomes)?;
+        summary::log_reported(&records, &outcomes, &reported);
+        let summary = Summary::new(batch.source, &records, &outcomes, &reported, report, started.elapsed());
+        Ok((answer, summary))
+    }
+
+    /// How many records of a batch of `records` to prepare and send first: what the limiter's
+    /// burst sends at once, and at least a quarter of the batch, in whole requests, whose preparation time stands
+    /// for the whole batch's when the first part decides how long it may send (a hundred
+    /// records at a few percent of a core say too little about ten thousand); the whole batch
+    /// when it is small or FIFO.
+    fn first_part(&self, records: usize, ordering: Ordering) -> usize {
+        if ordering.one_request_at_a_time() || records < SPLIT_MIN_RECORDS {
+            return records;
+        }
+        // Whole requests' worth, so that the split leaves no half-empty request behind.
+        let per_request = batch::MAX_EVENTS_PER_REQUEST;
+        let first = self.sender.burst().max(records.div_ceil(4).div_ceil(per_request));
+        (first * per_request).min(records)
+    }
+
+    /// Sends a part of the batch: adds its units to what was sent before, holds those that
+    /// wait behind a failure of the batch so far, skips what is already known, and delivers
+    /// the rest.
+    async fn send_part(
+        &self,
+        event_source_arn: &str,
+        sending: &mut Sending,
+        part: Part,
+        ordering: Ordering,
+        send_until: Option<Instant>,
+    ) {
+        let start = sending.units.len();
+        sending.units.extend(part.units);
+        sending.owner.extend(part.owner);
+        sending.outcomes.extend(part.outcomes);
+        ordering.hold_behind_failures(&sending.units, &mut sending.outcomes);
+        let (keys, remembered) = self.skip_known(event_source_arn, &part.events, start, sending);
+        // An earlier part showed that every request is refused (the channel, the caller): this
+        // part would be refused alike, so it fails the same way without a request.
+        if let Some(failure) = &sending.report.stopped {
+            let undecided = sending.outcomes[start..].iter_mut().zip(&part.events);
+            for (outcome, _) in undecided.filter(|(outcome, event)| outcome.is_none() && event.is_some()) {
+                *outcome = Some(Outcome::Failed { code: failure.code.clone(), transient: failure.transient });
+            }
+            sending.report.remembered += remembered;
+            return;
+        }
+        let events = Arc::new(part.events);
         let mut on_ingested = |index: usize| {
             if let Some(key) = keys[index] {
                 self.recent.insert(key);
             }
         };
         let delivery = Delivery {
-            records: &units,
+            records: &sending.units[start..],
             events: &events,
-            outcomes: &mut outcomes,
-            ordering: Ordering::of(source),
+            outcomes: &mut sending.outcomes[start..],
+            ordering,
             send_until,
             on_ingested: &mut on_ingested,
         };
         let mut report = self.sender.deliver(delivery).await;
-        report.remembered = remembered + copies.len();
-        for (copy, original) in copies {
-            outcomes[copy] = outcomes[original].clone();
-        }
-        report.events_ingested =
-            outcomes.iter().filter(|outcome| matches!(outcome, Some(Outcome::Ingested))).count();
-        let outcomes = fold_outcomes(records.len(), &owner, &outcomes);
-        let (answer, reported) = answer::answer(source, &records, &outcomes)?;
-        summary::log_reported(&records, &outcomes, &reported);
-        let summary = Summary::new(source, &records, &outcomes, &reported, report, started.elapsed());
-        Ok((answer, summary))
+        report.remembered = remembered;
+        sending.report.add(report);
     }
 
     /// Marks as ingested every event this process already saw confirmed, and sets aside each
     /// event that repeats an earlier one of the batch (SQS delivers at least once, so one batch
     /// may hold a message twice): it is sent once, and the copy is answered by what became of
-    /// it. Returns each event still to send with its key, the copies with their originals, and
-    /// how many events were remembered.
+    /// it. `events` are the units from batch unit `start` on. Returns each event still to send
+    /// with its key, and how many events were remembered.
     fn skip_known(
         &self,
         event_source_arn: &str,
         events: &[Option<AuditEvent>],
-        outcomes: &mut [Option<Outcome>],
-    ) -> (Vec<Option<Key>>, Vec<(usize, usize)>, usize) {
-        let mut first_of: HashMap<Key, usize> = HashMap::with_capacity(events.len());
-        let mut copies = Vec::new();
+        start: usize,
+        sending: &mut Sending,
+    ) -> (Vec<Option<Key>>, usize) {
         let mut remembered = 0;
+        let Sending { outcomes, first_of, copies, .. } = sending;
         let keys = events
             .iter()
-            .zip(outcomes.iter_mut())
+            .zip(outcomes[start..].iter_mut())
             .enumerate()
-            .map(|(index, (event, outcome))| {
+            .map(|(offset, (event, outcome))| {
                 let event = event.as_ref().filter(|_| outcome.is_none())?;
                 let key = Key::of(event_source_arn, event);
                 if self.recent.contains(&key) {
@@ -275,17 +407,34 @@ impl Forwarder {
                     return None;
                 }
                 if let Some(&original) = first_of.get(&key) {
-                    copies.push((index, original));
+                    copies.push((start + offset, original));
                     *outcome = Some(Outcome::Ingested);
                     return None;
                 }
-                first_of.insert(key, index);
+                first_of.insert(key, start + offset);
                 Some(key)
             })
             .collect();
-        (keys, copies, remembered)
+        (keys, remembered)
     }
 }
+
+/// One invocation's sending so far, over the parts of its batch: every unit in batch order.
+#[derive(Default)]
+struct Sending {
+    units: Vec<Record>,
+    owner: Vec<usize>,
+    outcomes: Vec<Option<Outcome>>,
+    /// The first unit of each key, so that a repeat in a later part is a copy too.
+    first_of: HashMap<Key, usize>,
+    /// `(copy, original)` unit indices.
+    copies: Vec<(usize, usize)>,
+    report: SendReport,
+}
+
+/// Below this many records a batch is prepared whole before its first request: it is sent in
+/// a round trip or two, and another thread would cost more than it overlaps.
+const SPLIT_MIN_RECORDS: usize = 2 * batch::MAX_EVENTS_PER_REQUEST;
 
 /// Below this many records, one thread maps them sooner than starting others would help.
 const PARALLEL_MAPPING_MIN_RECORDS: usize = 1024;
@@ -321,7 +470,7 @@ struct Mapped {
 /// Large batches are split over the cores Lambda gives the function (two from 1,769 MB of
 /// memory); records keep their order, and each is mapped exactly as on one thread, each of the
 /// `parts` chunks with its part of the budgets.
-fn audit_events(source: Option<Source>, records: &mut [Record], intake: &Intake) -> Mapped {
+fn audit_events(source: Option<Source>, records: &mut [Record], intake: &Intake, budget: Budget) -> Mapped {
     let chunk_units = |first: usize, records: &mut [Record], parts: usize| -> Mapped {
         let mut mapped = Mapped {
             units: Vec::with_capacity(records.len()),
@@ -330,9 +479,7 @@ fn audit_events(source: Option<Source>, records: &mut [Record], intake: &Intake)
         };
         let mut taken = 0usize;
         for (offset, record) in records.iter_mut().enumerate() {
-            if taken >= MAX_EVENT_BYTES_PER_INVOCATION / parts
-                || mapped.units.len() >= MAX_EVENTS_PER_INVOCATION / parts
-            {
+            if taken >= budget.bytes / parts || mapped.units.len() >= budget.events / parts {
                 mapped.deferred.push(first + offset);
                 continue;
             }
@@ -369,4 +516,44 @@ fn audit_events(source: Option<Source>, records: &mut [Record], intake: &Intake)
         }
         all
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ChannelArn;
+    use serde_json::json;
+
+    fn sqs_records(count: usize) -> (Option<Source>, Vec<Record>) {
+        let records: Vec<_> = (0..count)
+            .map(|i| json!({"eventSource": "aws:sqs", "messageId": format!("m-{i}"), "body": "{}"}))
+            .collect();
+        let batch = source::decode(serde_json::from_value(json!({ "Records": records })).unwrap()).unwrap();
+        (batch.source, batch.records)
+    }
+
+    fn intake() -> Intake {
+        let channel = ChannelArn::parse("arn:aws:cloudtrail:us-east-1:123456789012:channel/c").unwrap();
+        Intake::of(&Config::for_channel(channel))
+    }
+
+    fn over_budget(part: &Part) -> Vec<usize> {
+        let held = |outcome: &Option<Outcome>| matches!(outcome, Some(Outcome::Held(Hold::OverBudget)));
+        part.owner.iter().zip(&part.outcomes).filter(|(_, outcome)| held(outcome)).map(|(&i, _)| i).collect()
+    }
+
+    #[test]
+    fn a_later_part_takes_only_what_the_earlier_parts_left_of_the_budget() {
+        let (source, mut records) = sqs_records(5);
+        let budget = Budget { bytes: MAX_EVENT_BYTES_PER_INVOCATION, events: 3 };
+        let part = prepare_part(source, &mut records, 100, &intake(), budget);
+        assert_eq!(part.owner, [100, 101, 102, 103, 104], "batch indices, every record in its place");
+        assert_eq!(over_budget(&part), [103, 104]);
+        assert_eq!(part.used.events, 3);
+
+        let spent = Budget::WHOLE.minus(Budget::WHOLE);
+        let (source, mut records) = sqs_records(2);
+        let part = prepare_part(source, &mut records, 5, &intake(), spent);
+        assert_eq!(over_budget(&part), [5, 6], "no first record is taken once the budget is spent");
+    }
 }

@@ -131,6 +131,7 @@ mod tests {
                 throttled_events: 2,
                 rate_limit: 7.5,
                 events_ingested: 12,
+                stopped: None,
             },
             duration: Duration::from_millis(45),
         }

@@ -476,3 +476,52 @@ async fn a_throttle_episode_of_twelve_seconds_ends_with_every_record_ingested_in
     assert!(summary.send.throttled_requests > 0);
     println!("throttled requests {} of {}", summary.send.throttled_requests, summary.send.requests);
 }
+
+/// A batch larger than the limiter's burst goes in two parts, the second prepared while the
+/// first is sent (a fresh forwarder's burst is one request: the first part is 100 records).
+/// A message repeated across the parts is still sent once and answered as its original was.
+#[tokio::test]
+async fn a_message_repeated_across_the_parts_of_a_batch_is_sent_once_and_answered_alike() {
+    let stand_in = stand_in().await;
+    stand_in.fail_event("m-10", "InvalidData", 1);
+    let mut messages: Vec<(String, String)> =
+        (0..300).map(|i| (format!("m-{i}"), audit_json(&format!("uid-{i}")))).collect();
+    // Redelivered copies, in the second part, of an ingested message and a refused one.
+    messages[250] = messages[5].clone();
+    messages[260] = messages[10].clone();
+    let event = records(messages.iter().map(|(id, body)| sqs_record(id, body)).collect());
+    let (answer, summary) = forwarder(&stand_in).forward(incoming(event), None).await.unwrap();
+
+    // The answer names a message once, however many times the batch holds it.
+    assert_eq!(reported(&answer), ["m-10"]);
+    let mut stored: Vec<String> = stand_in.stored().into_iter().map(|event| event.id).collect();
+    stored.sort();
+    stored.dedup();
+    assert_eq!(stored.len(), 297, "300 records, two copies, one refused");
+    let sent: usize = stand_in.requests().iter().map(|request| request.ids.len()).sum();
+    assert_eq!(sent, 298, "each distinct message is sent once");
+    assert_eq!(summary.send.remembered, 2);
+}
+
+/// What the first part's answers hold back holds back the second part: behind a Kinesis record
+/// that is still failing, nothing of either part is sent, and the answer resumes there.
+#[tokio::test]
+async fn behind_a_transient_kinesis_failure_in_the_first_part_the_second_part_is_not_sent() {
+    let stand_in = stand_in().await;
+    stand_in.fail_event(&sequence_number(70), "InternalFailure", 1000);
+    let event = records(
+        (0..400)
+            .map(|i| kinesis_record(&sequence_number(i), audit_json(&i.to_string()).as_bytes()))
+            .collect(),
+    );
+    let deadline = Instant::now() + Duration::from_millis(2500);
+    let (answer, summary) = forwarder(&stand_in).forward(incoming(event), Some(deadline)).await.unwrap();
+
+    assert_eq!(reported(&answer), [sequence_number(70)]);
+    assert!(stand_in
+        .requests()
+        .iter()
+        .all(|request| request.ids.iter().all(|id| *id < sequence_number(100))));
+    assert_eq!(stand_in.stored().len(), 99);
+    assert_eq!(summary.records, 400);
+}

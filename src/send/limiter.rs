@@ -149,6 +149,11 @@ impl Limiter {
         self.lock().rate
     }
 
+    /// How many requests a full bucket lets go at once at the current rate.
+    pub fn burst(&self) -> usize {
+        self.lock().capacity() as usize
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }

@@ -96,6 +96,25 @@ pub struct SendReport {
     /// Audit events ingested, confirmed now or earlier: a record of many events (CloudWatch
     /// Logs, KPL) counts each.
     pub events_ingested: usize,
+    /// The refusal that showed every request would be refused, which stopped the batch.
+    pub stopped: Option<Failure>,
+}
+
+impl SendReport {
+    /// Adds what a later delivery of the same invocation cost.
+    pub fn add(&mut self, later: SendReport) {
+        self.requests += later.requests;
+        self.events_sent += later.events_sent;
+        self.retries += later.retries;
+        self.latencies_ms.extend(later.latencies_ms);
+        self.peak_in_flight = self.peak_in_flight.max(later.peak_in_flight);
+        self.remembered += later.remembered;
+        self.throttled_requests += later.throttled_requests;
+        self.throttled_events += later.throttled_events;
+        self.rate_limit = later.rate_limit;
+        self.events_ingested += later.events_ingested;
+        self.stopped = self.stopped.take().or(later.stopped);
+    }
 }
 
 impl<C: Channel> Sender<C> {
@@ -123,5 +142,10 @@ impl<C: Channel> Sender<C> {
     /// The request rate this execution environment allows itself now.
     pub fn rate_limit(&self) -> f64 {
         self.limiter.rate()
+    }
+
+    /// How many requests can start at once now, before the rate paces the rest.
+    pub fn burst(&self) -> usize {
+        self.limiter.burst()
     }
 }

@@ -380,6 +380,7 @@ impl<'s, 'd, C: Channel> Scheduler<'s, 'd, C> {
             self.fail(&part.events, failure);
         }
         self.stopped = true;
+        self.report.stopped.get_or_insert_with(|| failure.clone());
     }
 
     fn fail(&mut self, events: &[usize], failure: &Failure) {
