@@ -272,7 +272,7 @@ impl Forwarder {
         let mut batch = source::decode(event)?;
         let ordering = Ordering::of(batch.source);
         let total = batch.records.len();
-        let first = self.first_part(total, ordering);
+        let first = self.first_part(&batch.records, ordering);
         let rest = batch.records.split_off(first);
         let head = prepare_part(batch.source, &mut batch.records, 0, &self.intake, Budget::WHOLE);
         let tail = (!rest.is_empty()).then(|| {
@@ -319,13 +319,15 @@ impl Forwarder {
         Ok((answer, summary))
     }
 
-    /// How many records of a batch of `records` to prepare and send first: what the limiter's
+    /// How many records of `batch` to prepare and send first: what the limiter's
     /// burst sends at once, and at least a quarter of the batch, in whole requests, whose preparation time stands
     /// for the whole batch's when the first part decides how long it may send (a hundred
     /// records at a few percent of a core say too little about ten thousand); the whole batch
-    /// when it is small or FIFO.
-    fn first_part(&self, records: usize, ordering: Ordering) -> usize {
-        if ordering.one_request_at_a_time() || records < SPLIT_MIN_RECORDS {
+    /// when it is small or FIFO, or when a record may unpack into many events ([`unpacks`]):
+    /// its first records would say nothing about how long the rest takes.
+    fn first_part(&self, batch: &[Record], ordering: Ordering) -> usize {
+        let records = batch.len();
+        if ordering.one_request_at_a_time() || records < SPLIT_MIN_RECORDS || batch.iter().any(unpacks) {
             return records;
         }
         // Whole requests' worth, so that the split leaves no half-empty request behind.
@@ -430,6 +432,14 @@ struct Sending {
     /// `(copy, original)` unit indices.
     copies: Vec<(usize, usize)>,
     report: SendReport,
+}
+
+/// Whether a record's payload is a binary envelope that may unpack into many events (gzip from
+/// CloudWatch Logs, a KPL aggregate), as its first bytes say.
+fn unpacks(record: &Record) -> bool {
+    let Ok(payload) = &record.payload else { return false };
+    let bytes = payload.as_bytes();
+    bytes.starts_with(&envelope::cloudwatch::GZIP_MAGIC) || bytes.starts_with(&envelope::kpl::MAGIC)
 }
 
 /// Below this many records a batch is prepared whole before its first request: it is sent in
@@ -540,6 +550,36 @@ mod tests {
     fn over_budget(part: &Part) -> Vec<usize> {
         let held = |outcome: &Option<Outcome>| matches!(outcome, Some(Outcome::Held(Hold::OverBudget)));
         part.owner.iter().zip(&part.outcomes).filter(|(_, outcome)| held(outcome)).map(|(&i, _)| i).collect()
+    }
+
+    fn kinesis_records(count: usize, gzip_at: Option<usize>) -> Vec<Record> {
+        use base64::Engine as _;
+        let records: Vec<_> = (0..count)
+            .map(|i| {
+                let data: &[u8] = if Some(i) == gzip_at { &[0x1f, 0x8b, 8, 0] } else { b"{}" };
+                let data = base64::engine::general_purpose::STANDARD.encode(data);
+                json!({"eventSource": "aws:kinesis", "kinesis": {"sequenceNumber": format!("{i}"), "data": data}})
+            })
+            .collect();
+        source::decode(serde_json::from_value(json!({ "Records": records })).unwrap()).unwrap().records
+    }
+
+    #[test]
+    fn a_batch_goes_in_two_parts_only_when_large_plain_and_not_fifo() {
+        let client = send::sdk_client(
+            aws_sdk_cloudtraildata::Config::builder()
+                .behavior_version(aws_sdk_cloudtraildata::config::BehaviorVersion::latest())
+                .region(aws_sdk_cloudtraildata::config::Region::new("us-east-1"))
+                .endpoint_url("http://127.0.0.1:9"),
+        );
+        let channel = ChannelArn::parse("arn:aws:cloudtrail:us-east-1:123456789012:channel/c").unwrap();
+        let forwarder = Forwarder::new(client, &Config::for_channel(channel));
+        // A cold limiter's burst is one request: the first part is a quarter, in whole requests.
+        assert_eq!(forwarder.first_part(&kinesis_records(1_000, None), Ordering::Shard), 300);
+        assert_eq!(forwarder.first_part(&kinesis_records(300, None), Ordering::Shard), 100);
+        assert_eq!(forwarder.first_part(&kinesis_records(199, None), Ordering::Shard), 199);
+        assert_eq!(forwarder.first_part(&kinesis_records(300, None), Ordering::MessageGroups), 300);
+        assert_eq!(forwarder.first_part(&kinesis_records(300, Some(250)), Ordering::Shard), 300);
     }
 
     #[test]
