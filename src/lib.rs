@@ -361,16 +361,6 @@ impl Forwarder {
         sending.outcomes.extend(part.outcomes);
         ordering.hold_behind_failures(&sending.units, &mut sending.outcomes);
         let (keys, remembered) = self.skip_known(event_source_arn, &part.events, start, sending);
-        // An earlier part showed that every request is refused (the channel, the caller): this
-        // part would be refused alike, so it fails the same way without a request.
-        if let Some(failure) = &sending.report.stopped {
-            let undecided = sending.outcomes[start..].iter_mut().zip(&part.events);
-            for (outcome, _) in undecided.filter(|(outcome, event)| outcome.is_none() && event.is_some()) {
-                *outcome = Some(Outcome::Failed { code: failure.code.clone(), transient: failure.transient });
-            }
-            sending.report.remembered += remembered;
-            return;
-        }
         let events = Arc::new(part.events);
         let mut on_ingested = |index: usize| {
             if let Some(key) = keys[index] {
@@ -384,6 +374,8 @@ impl Forwarder {
             ordering,
             send_until,
             on_ingested: &mut on_ingested,
+            // An earlier part showed that every request is refused (the channel, the caller).
+            stopped: sending.report.stopped.clone(),
         };
         let mut report = self.sender.deliver(delivery).await;
         report.remembered = remembered;

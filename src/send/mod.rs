@@ -69,6 +69,9 @@ pub struct Delivery<'a> {
     pub send_until: Option<Instant>,
     /// Called with a record's index as soon as the service confirms its event.
     pub on_ingested: &'a mut (dyn FnMut(usize) + Send),
+    /// A refusal an earlier delivery of the invocation met that every request would meet
+    /// ([`SendReport::stopped`]): this delivery fails its events the same way, sending nothing.
+    pub stopped: Option<Failure>,
 }
 
 /// What sending cost, for the invocation summary and the metrics.

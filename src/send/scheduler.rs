@@ -79,8 +79,6 @@ pub(super) struct Scheduler<'s, 'd, C> {
     next_pair: usize,
     holds_due: bool,
     out_of_time: bool,
-    /// Set once a refusal showed that every request would be refused.
-    stopped: bool,
     token_at: Option<Instant>,
     slowest: Duration,
     random: u64,
@@ -92,12 +90,13 @@ impl<'s, 'd, C: Channel> Scheduler<'s, 'd, C> {
         channel: &'s Arc<C>,
         limiter: &'s Limiter,
         max_in_flight: usize,
-        delivery: Delivery<'d>,
+        mut delivery: Delivery<'d>,
     ) -> Scheduler<'s, 'd, C> {
+        let stopped = delivery.stopped.take();
         let planned =
             plan(&delivery).into_iter().map(|events| Part { events, tries: 0, not_before: None, pair: None });
         let max_in_flight = if delivery.ordering.one_request_at_a_time() { 1 } else { max_in_flight };
-        Scheduler {
+        let mut scheduler = Scheduler {
             channel,
             limiter,
             max_in_flight,
@@ -111,13 +110,21 @@ impl<'s, 'd, C: Channel> Scheduler<'s, 'd, C> {
             next_pair: 0,
             holds_due: false,
             out_of_time: false,
-            stopped: false,
             token_at: None,
             slowest: Duration::ZERO,
             random: retry::jitter_seed() | 1,
             report: SendReport::default(),
             delivery,
+        };
+        if let Some(failure) = stopped {
+            scheduler.stop(&failure);
         }
+        scheduler
+    }
+
+    /// Set once a refusal showed that every request would be refused.
+    fn stopped(&self) -> bool {
+        self.report.stopped.is_some()
     }
 
     pub(super) async fn run(mut self) -> SendReport {
@@ -290,7 +297,7 @@ impl<'s, 'd, C: Channel> Scheduler<'s, 'd, C> {
     /// Puts transient failures back in line: throttled ones for the limiter to pace, the others
     /// after a backoff that grows with each try. Once the batch is stopped nothing goes back.
     fn send_again(&mut self, mut part: Part, failure: &Failure, now: Instant) {
-        if self.stopped {
+        if self.stopped() {
             return self.fail(&part.events, failure);
         }
         part.tries += 1;
@@ -311,7 +318,7 @@ impl<'s, 'd, C: Channel> Scheduler<'s, 'd, C> {
             self.fail(&part.events, &failure);
             return self.stop(&failure);
         }
-        if !failure.may_be_one_events_fault() || self.stopped {
+        if !failure.may_be_one_events_fault() || self.stopped() {
             self.settle_pair(part.pair);
             return self.fail(&part.events, &failure);
         }
@@ -379,7 +386,6 @@ impl<'s, 'd, C: Channel> Scheduler<'s, 'd, C> {
         for part in parts.iter().chain(&parked) {
             self.fail(&part.events, failure);
         }
-        self.stopped = true;
         self.report.stopped.get_or_insert_with(|| failure.clone());
     }
 

@@ -97,6 +97,7 @@ async fn deliver<C: Channel>(
         ordering,
         send_until: Some(Instant::now() + budget),
         on_ingested: &mut on_ingested,
+        stopped: None,
     };
     let report = Scheduler::new(channel, limiter, 100, delivery).run().await;
     (report, confirmed)
@@ -198,6 +199,33 @@ async fn a_refusal_about_the_channel_stops_the_batch_at_once() {
         count(&batch.outcomes, &Outcome::Failed { code: "ChannelNotFound".into(), transient: false }),
         1_000
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_delivery_after_a_stop_fails_its_events_alike_without_a_request() {
+    let channel = scripted(|_, sent: &[usize]| Some(all_ok(sent)));
+    let mut batch = batch(300, None);
+    batch.outcomes[7] = Some(Outcome::Ingested);
+    let stopped = Failure::new("ChannelNotFound", false);
+    let mut on_ingested = |_: usize| {};
+    let delivery = Delivery {
+        records: &batch.records,
+        events: &batch.events,
+        outcomes: &mut batch.outcomes,
+        ordering: Ordering::Shard,
+        send_until: None,
+        on_ingested: &mut on_ingested,
+        stopped: Some(stopped.clone()),
+    };
+    let report = Scheduler::new(&channel, &fast_limiter(), 100, delivery).run().await;
+
+    assert_eq!(channel.calls.load(Atomic::SeqCst), 0);
+    assert_eq!(report.stopped, Some(stopped));
+    assert_eq!(
+        count(&batch.outcomes, &Outcome::Failed { code: "ChannelNotFound".into(), transient: false }),
+        299
+    );
+    assert_eq!(batch.outcomes[7], Some(Outcome::Ingested), "what was decided before stays");
 }
 
 #[tokio::test(start_paused = true)]
