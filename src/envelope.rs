@@ -158,6 +158,18 @@ pub enum Opened {
     Unwrapped(Unwrapped),
 }
 
+/// The binary envelope `bytes` begin with, if any: gzip (CloudWatch Logs) or a KPL aggregate.
+/// Both may unpack into many events.
+pub fn binary_envelope(bytes: &[u8]) -> Option<Envelope> {
+    if bytes.starts_with(&cloudwatch::GZIP_MAGIC) {
+        Some(Envelope::CloudWatchLogs)
+    } else if bytes.starts_with(&kpl::MAGIC) {
+        Some(Envelope::Kpl)
+    } else {
+        None
+    }
+}
+
 /// Opens the binary envelopes (gzip, KPL), which are recognised by their first bytes before
 /// anything reads the payload as text. `sequence_number` names KPL sub-records.
 pub fn open_binary(
@@ -170,9 +182,10 @@ pub fn open_binary(
         EnvelopeSetting::None => return Ok(Opened::Plain(payload)),
         EnvelopeSetting::Only(Envelope::CloudWatchLogs) => Envelope::CloudWatchLogs,
         EnvelopeSetting::Only(Envelope::Kpl) => Envelope::Kpl,
-        _ if bytes.starts_with(&cloudwatch::GZIP_MAGIC) => Envelope::CloudWatchLogs,
-        _ if bytes.starts_with(&kpl::MAGIC) => Envelope::Kpl,
-        _ => return Ok(Opened::Plain(payload)),
+        _ => match binary_envelope(bytes) {
+            Some(envelope) => envelope,
+            None => return Ok(Opened::Plain(payload)),
+        },
     };
     match envelope {
         Envelope::CloudWatchLogs if bytes.starts_with(&cloudwatch::GZIP_MAGIC) => {

@@ -437,9 +437,7 @@ struct Sending {
 /// Whether a record's payload is a binary envelope that may unpack into many events (gzip from
 /// CloudWatch Logs, a KPL aggregate), as its first bytes say.
 fn unpacks(record: &Record) -> bool {
-    let Ok(payload) = &record.payload else { return false };
-    let bytes = payload.as_bytes();
-    bytes.starts_with(&envelope::cloudwatch::GZIP_MAGIC) || bytes.starts_with(&envelope::kpl::MAGIC)
+    record.payload.as_ref().is_ok_and(|payload| envelope::binary_envelope(payload.as_bytes()).is_some())
 }
 
 /// The least preparation time a record of a batch sent in parts is taken to stand for when a
