@@ -156,9 +156,9 @@ fn prepare_part(
     intake: &Intake,
     budget: Budget,
 ) -> Part {
-    let Mapped { units: all, owner: unit_owner, deferred } = audit_events(source, records, intake, budget);
-    let used =
-        Budget { bytes: all.iter().flatten().map(|event| event.event_data.len()).sum(), events: all.len() };
+    let Mapped { units: all, owner: unit_owner, deferred, taken } =
+        audit_events(source, records, intake, budget);
+    let used = Budget { bytes: taken, events: all.len() };
     let capacity = all.len() + deferred.len();
     let mut units = Vec::with_capacity(capacity);
     let mut owner = Vec::with_capacity(capacity);
@@ -478,6 +478,8 @@ struct Mapped {
     /// Records left for a later delivery, in order: the batch had unpacked
     /// [`MAX_EVENT_BYTES_PER_INVOCATION`] or [`MAX_EVENTS_PER_INVOCATION`] before them.
     deferred: Vec<usize>,
+    /// Bytes of audit events taken.
+    taken: usize,
 }
 
 /// Each record's audit events, in record order, with the index of the record each came from;
@@ -492,16 +494,16 @@ fn audit_events(source: Option<Source>, records: &mut [Record], intake: &Intake,
             units: Vec::with_capacity(records.len()),
             owner: Vec::with_capacity(records.len()),
             deferred: Vec::new(),
+            taken: 0,
         };
-        let mut taken = 0usize;
         for (offset, record) in records.iter_mut().enumerate() {
-            if taken >= budget.bytes / parts || mapped.units.len() >= budget.events / parts {
+            if mapped.taken >= budget.bytes / parts || mapped.units.len() >= budget.events / parts {
                 mapped.deferred.push(first + offset);
                 continue;
             }
             let before = mapped.units.len();
             let count = intake.audit_events(source, record, &mut mapped.units);
-            taken +=
+            mapped.taken +=
                 mapped.units[before..].iter().flatten().map(|event| event.event_data.len()).sum::<usize>();
             mapped.owner.extend(std::iter::repeat_n(first + offset, count));
         }
@@ -522,13 +524,18 @@ fn audit_events(source: Option<Source>, records: &mut [Record], intake: &Intake,
             .enumerate()
             .map(|(index, records)| scope.spawn(move || chunk_units(index * chunk, records, threads)))
             .collect();
-        let mut all =
-            Mapped { units: Vec::with_capacity(chunk * threads), owner: Vec::new(), deferred: Vec::new() };
+        let mut all = Mapped {
+            units: Vec::with_capacity(chunk * threads),
+            owner: Vec::new(),
+            deferred: Vec::new(),
+            taken: 0,
+        };
         for worker in workers {
             let mapped = worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             all.units.extend(mapped.units);
             all.owner.extend(mapped.owner);
             all.deferred.extend(mapped.deferred);
+            all.taken += mapped.taken;
         }
         all
     })
