@@ -6,6 +6,8 @@
 //! - [`config`]: environment variables → [`config::Config`], read once at cold start.
 //! - [`logging`]: the log subscriber, with every other crate capped so no level leaks content.
 //! - [`incoming`]: the Lambda event as it arrives, only the fields read, read loosely.
+//! - [`reading`]: the event read from Lambda's bytes by [`incoming`] alone, in front of the
+//!   runtime's path-tracking reader.
 //! - [`source`]: the Lambda event → records, each with the identifier Lambda knows it by.
 //! - [`envelope`]: a record's payload → the events inside it (SNS, EventBridge, CloudWatch
 //!   Logs, KPL), recognised by marks no schema event has.
@@ -39,6 +41,7 @@ pub mod mapping;
 pub mod metrics;
 pub mod ordering;
 pub mod outcome;
+pub mod reading;
 pub mod recent;
 pub mod rejection;
 pub mod send;
@@ -242,7 +245,8 @@ impl Forwarder {
     pub async fn handle(&self, event: LambdaEvent<IncomingEvent>) -> Result<Answer, EventError> {
         let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
         let deadline = deadline::lambda_deadline(event.context.deadline, now_ms, Instant::now());
-        let (answer, summary) = self.forward(event.payload, deadline).await.inspect_err(|error| {
+        let payload = reading::take_read_event().unwrap_or(event.payload);
+        let (answer, summary) = self.forward(payload, deadline).await.inspect_err(|error| {
             tracing::error!(%error, "the invocation's event cannot be forwarded");
         })?;
         summary.log();

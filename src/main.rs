@@ -9,8 +9,10 @@
 use aws_config::{BehaviorVersion, Region};
 use cloudtrail_lake_forwarder::config::Config;
 use cloudtrail_lake_forwarder::incoming::IncomingEvent;
+use cloudtrail_lake_forwarder::reading::ReadEventLayer;
 use cloudtrail_lake_forwarder::{logging, send, Forwarder};
-use lambda_runtime::{service_fn, LambdaEvent};
+use lambda_runtime::layers::TracingLayer;
+use lambda_runtime::{service_fn, LambdaEvent, Runtime};
 
 // One thread: an invocation is one task that waits on the network most of the time, and its CPU
 // work (mapping, hashing, serialising) is cheaper on one core than handed between worker
@@ -44,9 +46,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let forwarder = Forwarder::new(client, &config);
     tracing::debug!(channel = %config.channel, concurrency = config.max_concurrent_requests, "ready");
 
+    // `lambda_runtime::run` with one more layer: the event is read by the forwarder itself,
+    // not through the runtime's path-tracking reader (`reading`).
     let forwarder = &forwarder;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<IncomingEvent>| async move {
-        forwarder.handle(event).await
-    }))
-    .await
+    let handler =
+        service_fn(move |event: LambdaEvent<IncomingEvent>| async move { forwarder.handle(event).await });
+    Runtime::new(handler).layer(ReadEventLayer).layer(TracingLayer::new()).run().await
 }

@@ -106,6 +106,31 @@ async fn an_event_that_is_not_a_batch_is_an_invocation_error() {
     assert_eq!(error["errorType"], "NotABatch");
 }
 
+/// The event is read by the forwarder in front of the runtime (`reading`): a body that is not
+/// JSON still reaches the runtime's own reader and its error, `null` is still no batch, and the
+/// next invocation is read afresh.
+#[tokio::test]
+async fn a_body_that_is_not_json_is_the_runtimes_error_and_the_next_event_is_read_afresh() {
+    let stand_in = stand_in().await;
+    let runtime = RuntimeApi::start().await.unwrap();
+    let child = function(&runtime.address(), &stand_in).spawn().unwrap();
+    let wait = Duration::from_secs(30);
+    let garbled = runtime.result(&runtime.invoke_raw(b"{\"Records\": [secret".to_vec(), 600_000), wait).await;
+    let null = runtime.result(&runtime.invoke_raw(b"null".to_vec(), 600_000), wait).await;
+    let sqs = records(vec![sqs_record("m-after", &audit_json("after"))]);
+    let after = runtime.result(&runtime.invoke(&sqs, 600_000), wait).await;
+    let logs = output_of(child).await;
+
+    let Some(InvocationResult::Error(error)) = garbled else { panic!("{garbled:?} {logs}") };
+    let message = error["errorMessage"].as_str().unwrap();
+    assert!(message.contains("failed to deserialize the incoming data"), "{error}");
+    assert!(!message.contains("secret") && !logs.contains("secret"), "{error} {logs}");
+    let Some(InvocationResult::Error(error)) = null else { panic!("{null:?} {logs}") };
+    assert_eq!(error["errorType"], "NotABatch");
+    assert_eq!(after, Some(InvocationResult::Response(json!({"batchItemFailures": []}))), "{logs}");
+    assert_eq!(stand_in.stored().len(), 1);
+}
+
 /// The EMF document in a run's output.
 fn emf_documents(logs: &str) -> Vec<Value> {
     logs.lines()
