@@ -377,7 +377,13 @@ impl<'de> Visitor<'de> for NodeVisitor {
             while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
             return Ok(Node::Other("an object"));
         }
-        let mut members = Vec::new();
+        // Room for every member this level keeps (plus `userIdentity` and `details`), so the
+        // list is allocated once per object, not regrown as it fills.
+        let kept = match self.0 {
+            Level::Event => REQUIRED.len() + OPTIONAL.len() + OBJECTS.len() + 1,
+            _ => USER_IDENTITY.len() + 1,
+        };
+        let mut members = Vec::with_capacity(kept);
         while let Some(key) = map.next_key_seed(Level::Leaf)? {
             let Node::Str(key) = key else { continue };
             match self.0.child(&key) {
