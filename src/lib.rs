@@ -252,8 +252,12 @@ impl Forwarder {
         summary.log();
         // The EMF document goes straight to stdout, outside the log formatter, as CloudWatch
         // expects; it holds counts and times only.
-        let document = metrics::emf_document(&self.metrics_namespace, &self.function_name, &summary, now_ms);
-        println!("{document}");
+        let mut document =
+            metrics::emf_document(&self.metrics_namespace, &self.function_name, &summary, now_ms);
+        document.push('\n');
+        // One write with its newline: `println!` made two system calls of it, as the document
+        // outgrows stdout's line buffer. Metrics that cannot be written do not fail the batch.
+        let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), document.as_bytes());
         Ok(answer)
     }
 
@@ -289,7 +293,7 @@ impl Forwarder {
                 (records, part, began.elapsed())
             })
         });
-        let mut sending = Sending::default();
+        let mut sending = Sending { first_of: HashMap::with_capacity(total), ..Sending::default() };
         let mut preparation = started.elapsed();
         // Sending keeps back time for finishing in proportion to the preparation, and, when the
         // batch goes in parts, never less than a floor per record: at 128 MB the cgroup lets a
