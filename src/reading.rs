@@ -82,11 +82,14 @@ mod tests {
 
     use super::*;
 
+    /// The body the runtime's services were given, and what the handler found in the slot.
+    type Seen = (Vec<u8>, Option<IncomingEvent>);
+
     /// The runtime's services as this layer sees them: what body they were given, and what
     /// the handler found in the slot while the invocation ran.
     #[derive(Clone, Default)]
     struct Runtime {
-        seen: std::sync::Arc<std::sync::Mutex<Vec<(Vec<u8>, Option<IncomingEvent>)>>>,
+        seen: std::sync::Arc<std::sync::Mutex<Vec<Seen>>>,
     }
 
     impl Service<LambdaInvocation> for Runtime {
