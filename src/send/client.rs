@@ -169,6 +169,7 @@ type Verdicts = Vec<Result<(), Failure>>;
 /// them into verdicts, and gives the SDK an empty output. Any other status is read by the SDK as
 /// before, so its errors are classified as they always were; a body this reader cannot read is
 /// an unreadable response, as it is to the SDK.
+#[derive(Clone)]
 struct ReadAnswers {
     events: Arc<Vec<Option<AuditEvent>>>,
     sent: Arc<Vec<usize>>,
@@ -200,12 +201,7 @@ impl Intercept for ReadAnswers {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         if context.response().status().is_success() {
-            let reader = ReadAnswers {
-                events: Arc::clone(&self.events),
-                sent: Arc::clone(&self.sent),
-                verdicts: Arc::clone(&self.verdicts),
-            };
-            cfg.interceptor_state().store_put(SharedResponseDeserializer::new(reader));
+            cfg.interceptor_state().store_put(SharedResponseDeserializer::new(self.clone()));
         }
         Ok(())
     }
@@ -222,8 +218,12 @@ impl DeserializeResponse for ReadAnswers {
             blank if blank.iter().all(u8::is_ascii_whitespace) => b"{}".as_slice(),
             body => body,
         };
+        // Only where reading failed: `serde_json`'s message may quote the body it could not read.
         let answers: Answers<'_> = serde_json::from_slice(body).map_err(|error| {
-            OrchestratorError::response(format!("unreadable PutAuditEvents response: {error}").into())
+            let (line, column) = (error.line(), error.column());
+            OrchestratorError::response(
+                format!("unreadable PutAuditEvents response at line {line}, column {column}").into(),
+            )
         })?;
         let stored = answers.successful.iter().map(|entry| entry.id.as_ref());
         let refused = answers.failed.iter().map(|entry| (entry.id.as_ref(), entry.error_code.as_ref()));
@@ -416,8 +416,11 @@ mod tests {
 
         assert_eq!(read(" ", &ids, vec![0]), Ok(vec![Some("Unconfirmed".to_owned())]));
 
-        // A body that is not the answer's JSON is an unreadable response.
+        // A body that is not the answer's JSON is an unreadable response, and what it says is
+        // not quoted.
         let unreadable = read("<html>", &ids, vec![0]).unwrap_err();
         assert!(unreadable.contains("unreadable PutAuditEvents response"), "{unreadable}");
+        let unreadable = read(r#"{"successful":"secret"}"#, &ids, vec![0]).unwrap_err();
+        assert!(!unreadable.contains("secret"), "{unreadable}");
     }
 }
