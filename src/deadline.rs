@@ -69,6 +69,28 @@ pub fn send_until(deadline: Instant, now: Instant, preparation: Duration) -> Ins
     deadline - reserve
 }
 
+/// Whether preparing one more record still leaves time to answer: should it take `next` (as
+/// long as the slowest record so far), sending could still begin before the reserve that a
+/// preparation of `prepared + next` keeps back ([`send_until`]). Preparing past that point
+/// would answer late, and a late answer brings the whole batch back.
+///
+/// ```
+/// use std::time::Duration;
+/// use cloudtrail_lake_forwarder::deadline::may_prepare;
+/// use tokio::time::Instant;
+///
+/// let now = Instant::now();
+/// let deadline = now + Duration::from_secs(3);
+/// let second = Duration::from_secs(1);
+/// // 1 s prepared: a record of 0.5 s leaves sending 1.5 s; one of 2 s would leave nothing.
+/// assert!(may_prepare(deadline, now, second, second / 2));
+/// assert!(!may_prepare(deadline, now, second, 2 * second));
+/// ```
+pub fn may_prepare(deadline: Instant, now: Instant, prepared: Duration, next: Duration) -> bool {
+    let then = now + next;
+    send_until(deadline, then, prepared + next) > then
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,6 +121,20 @@ mod tests {
             send_until(now, now + Duration::from_secs(1), Duration::ZERO),
             now + Duration::from_secs(1)
         );
+    }
+
+    #[test]
+    fn preparing_goes_on_while_the_next_record_leaves_time_to_send() {
+        let now = Instant::now();
+        let deadline = now + Duration::from_secs(3);
+        let ms = Duration::from_millis;
+        // 1 s prepared, a next record of 1.5 s: 1.5 s left then, keeping 150 ms and 1.25 s.
+        assert!(may_prepare(deadline, now, ms(1_000), ms(1_500)));
+        assert!(!may_prepare(deadline, now, ms(1_000), ms(1_700)));
+        // Nothing prepared yet, nothing known of a record's time: only a deadline at hand stops it.
+        assert!(may_prepare(deadline, now, Duration::ZERO, Duration::ZERO));
+        assert!(!may_prepare(now, now, Duration::ZERO, Duration::ZERO));
+        assert!(!may_prepare(now, now + ms(1), Duration::ZERO, Duration::ZERO));
     }
 
     #[test]

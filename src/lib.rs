@@ -107,7 +107,7 @@ impl Prepared {
 pub fn prepare(event: IncomingEvent, intake: &Intake) -> Result<Prepared, EventError> {
     let mut batch = source::decode(event)?;
     let Part { units, owner, events, mut outcomes, .. } =
-        prepare_part(batch.source, &mut batch.records, 0, intake, Budget::WHOLE);
+        prepare_part(batch.source, &mut batch.records, 0, intake, Budget::WHOLE, None);
     Ordering::of(batch.source).hold_behind_failures(&units, &mut outcomes);
     Ok(Prepared {
         source: batch.source,
@@ -150,41 +150,108 @@ impl Budget {
     }
 }
 
+/// Until when an invocation may go on preparing records: Lambda's deadline, and how long the
+/// batch's earlier parts took to prepare (the time kept for finishing grows with it).
+#[derive(Debug, Clone, Copy)]
+struct PrepareBy {
+    deadline: Instant,
+    earlier: Duration,
+}
+
+/// How many plain records are prepared between two looks at the clock; a record that may
+/// unpack into many events ([`unpacks`]) is looked at before and after.
+const RECORDS_PER_LOOK: u32 = 8;
+
+/// Watches one thread's preparation against [`PrepareBy`]: preparing stops for good once the
+/// next record, if it took as long as the slowest so far, would leave no time to answer
+/// ([`deadline::may_prepare`]).
+struct Stopwatch {
+    by: PrepareBy,
+    began: Instant,
+    looked: Instant,
+    /// Records prepared since the clock was last looked at; the first record is looked before.
+    since_look: u32,
+    look_next: bool,
+    slowest: Duration,
+    stopped: bool,
+}
+
+impl Stopwatch {
+    fn new(by: PrepareBy) -> Stopwatch {
+        let now = Instant::now();
+        Stopwatch {
+            by,
+            began: now,
+            looked: now,
+            since_look: 0,
+            look_next: true,
+            slowest: Duration::ZERO,
+            stopped: false,
+        }
+    }
+
+    /// Whether `record` may still be prepared.
+    fn may_prepare(&mut self, record: &Record) -> bool {
+        if self.stopped {
+            return false;
+        }
+        let heavy = unpacks(record);
+        if heavy || self.look_next || self.since_look >= RECORDS_PER_LOOK {
+            let now = Instant::now();
+            if self.since_look > 0 {
+                self.slowest = self.slowest.max((now - self.looked) / self.since_look);
+            }
+            self.looked = now;
+            self.since_look = 0;
+            let prepared = self.by.earlier + (now - self.began);
+            self.stopped = !deadline::may_prepare(self.by.deadline, now, prepared, self.slowest);
+            if self.stopped {
+                return false;
+            }
+        }
+        self.since_look += 1;
+        self.look_next = heavy;
+        true
+    }
+}
+
 /// Maps `records`, which start at batch index `first`, to their units in record order; a
-/// record left for a later delivery by the budget is one held unit, in its place.
+/// record left for a later delivery, by the budget or by the deadline (`by`), is one held unit
+/// in its place.
 fn prepare_part(
     source: Option<Source>,
     records: &mut [Record],
     first: usize,
     intake: &Intake,
     budget: Budget,
+    by: Option<PrepareBy>,
 ) -> Part {
     let Mapped { units: all, owner: unit_owner, deferred, taken } =
-        audit_events(source, records, intake, budget);
+        audit_events(source, records, intake, budget, by);
     let used = Budget { bytes: taken, events: all.len() };
     let capacity = all.len() + deferred.len();
     let mut units = Vec::with_capacity(capacity);
     let mut owner = Vec::with_capacity(capacity);
     let (mut events, mut outcomes) = (Vec::with_capacity(capacity), Vec::with_capacity(capacity));
-    let mut push = |index: usize, unit: Option<Result<AuditEvent, Rejection>>| {
+    let mut push = |index: usize, unit: Result<Result<AuditEvent, Rejection>, Hold>| {
         units.push(records[index].metadata());
         owner.push(first + index);
         let (event, outcome) = match unit {
-            Some(Ok(event)) => (Some(event), None),
-            Some(Err(rejection)) => (None, Some(Outcome::Rejected(rejection))),
-            None => (None, Some(Outcome::Held(Hold::OverBudget))),
+            Ok(Ok(event)) => (Some(event), None),
+            Ok(Err(rejection)) => (None, Some(Outcome::Rejected(rejection))),
+            Err(hold) => (None, Some(Outcome::Held(hold))),
         };
         events.push(event);
         outcomes.push(outcome);
     };
     let mut deferred = deferred.into_iter().peekable();
     for (unit, index) in all.into_iter().zip(unit_owner) {
-        while let Some(held) = deferred.next_if(|&held| held < index) {
-            push(held, None);
+        while let Some((held, hold)) = deferred.next_if(|&(held, _)| held < index) {
+            push(held, Err(hold));
         }
-        push(index, Some(unit));
+        push(index, Ok(unit));
     }
-    deferred.for_each(|held| push(held, None));
+    deferred.for_each(|(held, hold)| push(held, Err(hold)));
     Part { units, owner, events, outcomes, used }
 }
 
@@ -282,19 +349,31 @@ impl Forwarder {
         let total = batch.records.len();
         let first = self.first_part(&batch.records, ordering);
         let rest = batch.records.split_off(first);
-        let head = prepare_part(batch.source, &mut batch.records, 0, &self.intake, Budget::WHOLE);
+        // Preparing stops short of the deadline too: a batch that goes whole (FIFO, gzip, KPL)
+        // is prepared before its first request, and at 128 MB that can take longer than the
+        // time Lambda gives; the records left are answered as not ingested, not late.
+        let by = |earlier: Duration| deadline.map(|deadline| PrepareBy { deadline, earlier });
+        let head = prepare_part(
+            batch.source,
+            &mut batch.records,
+            0,
+            &self.intake,
+            Budget::WHOLE,
+            by(started.elapsed()),
+        );
+        let mut preparation = started.elapsed();
         let tail = (!rest.is_empty()).then(|| {
             let (intake, source, budget) =
                 (Arc::clone(&self.intake), batch.source, Budget::WHOLE.minus(head.used));
+            let by = by(preparation);
             tokio::task::spawn_blocking(move || {
                 let began = std::time::Instant::now();
                 let mut records = rest;
-                let part = prepare_part(source, &mut records, first, &intake, budget);
+                let part = prepare_part(source, &mut records, first, &intake, budget, by);
                 (records, part, began.elapsed())
             })
         });
         let mut sending = Sending { first_of: HashMap::with_capacity(total), ..Sending::default() };
-        let mut preparation = started.elapsed();
         // Sending keeps back time for finishing in proportion to the preparation, and, when the
         // batch goes in parts, never less than a floor per record: at 128 MB the cgroup lets a
         // short burst of CPU run unthrottled, so a part's preparation can look many times
@@ -483,9 +562,11 @@ struct Mapped {
     units: Units,
     /// `owner[u]`: the index of the record unit `u` came from.
     owner: Vec<usize>,
-    /// Records left for a later delivery, in order: the batch had unpacked
-    /// [`MAX_EVENT_BYTES_PER_INVOCATION`] or [`MAX_EVENTS_PER_INVOCATION`] before them.
-    deferred: Vec<usize>,
+    /// Records left for a later delivery, in order, and why: the batch had unpacked
+    /// [`MAX_EVENT_BYTES_PER_INVOCATION`] or [`MAX_EVENTS_PER_INVOCATION`] before them
+    /// ([`Hold::OverBudget`]), or preparing them would have made the answer late
+    /// ([`Hold::OutOfTime`]).
+    deferred: Vec<(usize, Hold)>,
     /// Bytes of audit events taken.
     taken: usize,
 }
@@ -495,8 +576,14 @@ struct Mapped {
 ///
 /// Large batches are split over the cores Lambda gives the function (two from 1,769 MB of
 /// memory); records keep their order, and each is mapped exactly as on one thread, each of the
-/// `parts` chunks with its part of the budgets.
-fn audit_events(source: Option<Source>, records: &mut [Record], intake: &Intake, budget: Budget) -> Mapped {
+/// `parts` chunks with its part of the budgets, and each watching the deadline (`by`) itself.
+fn audit_events(
+    source: Option<Source>,
+    records: &mut [Record],
+    intake: &Intake,
+    budget: Budget,
+    by: Option<PrepareBy>,
+) -> Mapped {
     let chunk_units = |first: usize, records: &mut [Record], parts: usize| -> Mapped {
         let mut mapped = Mapped {
             units: Vec::with_capacity(records.len()),
@@ -504,9 +591,14 @@ fn audit_events(source: Option<Source>, records: &mut [Record], intake: &Intake,
             deferred: Vec::new(),
             taken: 0,
         };
+        let mut stopwatch = by.map(Stopwatch::new);
         for (offset, record) in records.iter_mut().enumerate() {
             if mapped.taken >= budget.bytes / parts || mapped.units.len() >= budget.events / parts {
-                mapped.deferred.push(first + offset);
+                mapped.deferred.push((first + offset, Hold::OverBudget));
+                continue;
+            }
+            if stopwatch.as_mut().is_some_and(|stopwatch| !stopwatch.may_prepare(record)) {
+                mapped.deferred.push((first + offset, Hold::OutOfTime));
                 continue;
             }
             let before = mapped.units.len();
@@ -568,9 +660,13 @@ mod tests {
         Intake::of(&Config::for_channel(channel))
     }
 
-    fn over_budget(part: &Part) -> Vec<usize> {
-        let held = |outcome: &Option<Outcome>| matches!(outcome, Some(Outcome::Held(Hold::OverBudget)));
+    fn held(part: &Part, hold: Hold) -> Vec<usize> {
+        let held = |outcome: &Option<Outcome>| *outcome == Some(Outcome::Held(hold));
         part.owner.iter().zip(&part.outcomes).filter(|(_, outcome)| held(outcome)).map(|(&i, _)| i).collect()
+    }
+
+    fn over_budget(part: &Part) -> Vec<usize> {
+        held(part, Hold::OverBudget)
     }
 
     fn kinesis_records(count: usize, gzip_at: Option<usize>) -> Vec<Record> {
@@ -607,14 +703,59 @@ mod tests {
     fn a_later_part_takes_only_what_the_earlier_parts_left_of_the_budget() {
         let (source, mut records) = sqs_records(5);
         let budget = Budget { bytes: MAX_EVENT_BYTES_PER_INVOCATION, events: 3 };
-        let part = prepare_part(source, &mut records, 100, &intake(), budget);
+        let part = prepare_part(source, &mut records, 100, &intake(), budget, None);
         assert_eq!(part.owner, [100, 101, 102, 103, 104], "batch indices, every record in its place");
         assert_eq!(over_budget(&part), [103, 104]);
         assert_eq!(part.used.events, 3);
 
         let spent = Budget::WHOLE.minus(Budget::WHOLE);
         let (source, mut records) = sqs_records(2);
-        let part = prepare_part(source, &mut records, 5, &intake(), spent);
+        let part = prepare_part(source, &mut records, 5, &intake(), spent, None);
         assert_eq!(over_budget(&part), [5, 6], "no first record is taken once the budget is spent");
+    }
+
+    #[test]
+    fn no_record_is_prepared_once_answering_needs_all_the_time_left() {
+        let by = |deadline| Some(PrepareBy { deadline, earlier: Duration::ZERO });
+        // On one thread and on several (from PARALLEL_MAPPING_MIN_RECORDS records).
+        for count in [3, PARALLEL_MAPPING_MIN_RECORDS + 1] {
+            let (source, mut records) = sqs_records(count);
+            let part = prepare_part(source, &mut records, 0, &intake(), Budget::WHOLE, by(Instant::now()));
+            assert_eq!(held(&part, Hold::OutOfTime), (0..count).collect::<Vec<_>>());
+            assert!(part.events.iter().all(Option::is_none), "{count} records");
+            assert_eq!(part.used.events, 0);
+
+            let (source, mut records) = sqs_records(count);
+            let far = Instant::now() + Duration::from_secs(600);
+            let part = prepare_part(source, &mut records, 0, &intake(), Budget::WHOLE, by(far));
+            assert!(held(&part, Hold::OutOfTime).is_empty(), "{count} records, 600 s left");
+            assert!(part.outcomes.iter().all(|outcome| matches!(outcome, Some(Outcome::Rejected(_)))));
+        }
+    }
+
+    #[test]
+    fn a_record_as_slow_as_the_slowest_so_far_is_not_begun_without_time_to_answer_after_it() {
+        let (_, records) = sqs_records(RECORDS_PER_LOOK as usize + 2);
+        let by = PrepareBy { deadline: Instant::now() + Duration::from_secs(3), earlier: Duration::ZERO };
+        let mut stopwatch = Stopwatch::new(by);
+        // Time passing for the stopwatch: everything it knows moves back.
+        let pass = |stopwatch: &mut Stopwatch, time: Duration| {
+            stopwatch.by.deadline -= time;
+            stopwatch.began -= time;
+            stopwatch.looked -= time;
+        };
+        assert!(stopwatch.may_prepare(&records[0]), "the first record, with the time to answer");
+        // The clock is looked at again after RECORDS_PER_LOOK records, which took 1.4 s.
+        for record in &records[1..RECORDS_PER_LOOK as usize] {
+            assert!(stopwatch.may_prepare(record));
+        }
+        pass(&mut stopwatch, Duration::from_millis(1_400));
+        assert!(stopwatch.may_prepare(&records[RECORDS_PER_LOOK as usize]), "1.6 s left, 175 ms a record");
+        assert!((175..180).contains(&stopwatch.slowest.as_millis()), "{:?}", stopwatch.slowest);
+        // That record took 600 ms: another as slow would leave less than finishing 2.6 s takes.
+        stopwatch.look_next = true;
+        pass(&mut stopwatch, Duration::from_millis(600));
+        assert!(!stopwatch.may_prepare(&records[RECORDS_PER_LOOK as usize + 1]), "1 s left, 600 ms a record");
+        assert!(!stopwatch.may_prepare(&records[0]), "once stopped, preparing stays stopped");
     }
 }
