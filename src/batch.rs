@@ -240,6 +240,31 @@ mod tests {
     }
 
     #[test]
+    fn escaping_writes_what_serde_json_writes_wherever_the_escaped_byte_falls_in_a_block() {
+        let oracle = |text: &str| {
+            let quoted = serde_json::to_string(text).unwrap();
+            quoted[1..quoted.len() - 1].to_owned()
+        };
+        let mut texts = Vec::new();
+        for byte in 0..0x80u8 {
+            for before in 0..34 {
+                let byte = char::from(byte);
+                texts.push(format!("{}{byte}{}", "a".repeat(before), "é\"".repeat(before % 3)));
+                texts.push(format!("{byte}{}{byte}{byte}", "\u{1}".repeat(before)));
+            }
+        }
+        texts
+            .push(r#"{"eventVersion":"1.0","userIdentity":{"type":"x"},"note":"tab\tline\nend"}"#.to_owned());
+        texts.push("\u{7f}€😀/<>".repeat(5));
+        for text in &texts {
+            let mut out = Vec::new();
+            write_escaped(&mut out, text);
+            assert_eq!(String::from_utf8(out).unwrap(), oracle(text), "{text:?}");
+            assert_eq!(escaped_len(text), oracle(text).len(), "{text:?}");
+        }
+    }
+
+    #[test]
     fn a_request_is_the_envelope_its_events_and_the_commas_between_them() {
         let one = encoded_event_len("m1", "{}");
         assert_eq!(one, r#"{"eventData":"{}","eventDataChecksum":"RBNvo1WzZ4oRRq0W9+hknpT7T8If536DEMBg9hyq/4o=","id":"m1"}"#.len());
