@@ -69,10 +69,11 @@ pub fn send_until(deadline: Instant, now: Instant, preparation: Duration) -> Ins
     deadline - reserve
 }
 
-/// Whether preparing one more record still leaves time to answer: should it take `next` (as
-/// long as the slowest record so far), sending could still begin before the reserve that a
-/// preparation of `prepared + next` keeps back ([`send_until`]). Preparing past that point
-/// would answer late, and a late answer brings the whole batch back.
+/// Whether preparing may go on for `next` more time (the records until the clock is looked at
+/// again, as slow as the slowest so far) and still leave time to answer: at `now + next`,
+/// sending could still begin before the reserve that a preparation of `preparation` by then
+/// keeps back ([`send_until`]). Preparing past that point would answer late, and a late answer
+/// brings the whole batch back.
 ///
 /// ```
 /// use std::time::Duration;
@@ -82,13 +83,13 @@ pub fn send_until(deadline: Instant, now: Instant, preparation: Duration) -> Ins
 /// let now = Instant::now();
 /// let deadline = now + Duration::from_secs(3);
 /// let second = Duration::from_secs(1);
-/// // 1 s prepared: a record of 0.5 s leaves sending 1.5 s; one of 2 s would leave nothing.
-/// assert!(may_prepare(deadline, now, second, second / 2));
-/// assert!(!may_prepare(deadline, now, second, 2 * second));
+/// // 1 s prepared: 0.5 s more leaves sending 1.5 s; 2 s more would leave nothing.
+/// assert!(may_prepare(deadline, now, second / 2, 3 * second / 2));
+/// assert!(!may_prepare(deadline, now, 2 * second, 3 * second));
 /// ```
-pub fn may_prepare(deadline: Instant, now: Instant, prepared: Duration, next: Duration) -> bool {
+pub fn may_prepare(deadline: Instant, now: Instant, next: Duration, preparation: Duration) -> bool {
     let then = now + next;
-    send_until(deadline, then, prepared + next) > then
+    send_until(deadline, then, preparation) > then
 }
 
 #[cfg(test)]
@@ -124,13 +125,15 @@ mod tests {
     }
 
     #[test]
-    fn preparing_goes_on_while_the_next_record_leaves_time_to_send() {
+    fn preparing_goes_on_while_what_comes_next_leaves_time_to_send() {
         let now = Instant::now();
         let deadline = now + Duration::from_secs(3);
         let ms = Duration::from_millis;
-        // 1 s prepared, a next record of 1.5 s: 1.5 s left then, keeping 150 ms and 1.25 s.
-        assert!(may_prepare(deadline, now, ms(1_000), ms(1_500)));
-        assert!(!may_prepare(deadline, now, ms(1_000), ms(1_700)));
+        // 1 s prepared, 1.5 s more: 1.5 s left then, keeping 150 ms and half of 2.5 s.
+        assert!(may_prepare(deadline, now, ms(1_500), ms(2_500)));
+        assert!(!may_prepare(deadline, now, ms(1_700), ms(2_700)));
+        // The preparation counted may be more than the time spent (a part standing for a batch).
+        assert!(!may_prepare(deadline, now, ms(1_500), ms(3_000)));
         // Nothing prepared yet, nothing known of a record's time: only a deadline at hand stops it.
         assert!(may_prepare(deadline, now, Duration::ZERO, Duration::ZERO));
         assert!(!may_prepare(now, now, Duration::ZERO, Duration::ZERO));

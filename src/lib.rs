@@ -150,29 +150,52 @@ impl Budget {
     }
 }
 
-/// Until when an invocation may go on preparing records: Lambda's deadline, and how long the
-/// batch's earlier parts took to prepare (the time kept for finishing grows with it).
+/// Until when an invocation may go on preparing records: Lambda's deadline, and how the
+/// preparation counts towards the time kept for finishing, as sending counts it
+/// ([`Forwarder::forward`]).
 #[derive(Debug, Clone, Copy)]
 struct PrepareBy {
     deadline: Instant,
+    /// What earlier parts of the batch took to prepare.
     earlier: Duration,
+    /// How many times this part's records the answer is built for: a first part stands for the
+    /// whole batch, its preparation so far (`earlier` included) for the batch's.
+    scale: f64,
+    /// The least preparation a batch sent in parts counts ([`PREPARATION_FLOOR_PER_RECORD`]).
+    floor: Duration,
 }
 
-/// How many plain records are prepared between two looks at the clock; a record that may
-/// unpack into many events ([`unpacks`]) is looked at before and after.
+impl PrepareBy {
+    /// The preparation counted for finishing when `spent` of it is this part's.
+    fn counted(&self, spent: Duration) -> Duration {
+        (self.earlier + spent).mul_f64(self.scale).max(self.floor)
+    }
+}
+
+/// How many plain records are prepared between two looks at the clock.
 const RECORDS_PER_LOOK: u32 = 8;
 
-/// Watches one thread's preparation against [`PrepareBy`]: preparing stops for good once the
-/// next record, if it took as long as the slowest so far, would leave no time to answer
-/// ([`deadline::may_prepare`]).
+/// A record whose payload is this large, or that may unpack into many events ([`unpacks`]),
+/// is looked at before and after on its own.
+const HEAVY_RECORD_BYTES: usize = 64 * 1024;
+
+/// Watches one thread's preparation against [`PrepareBy`]. At each look it asks whether the
+/// records until the next look (one heavy record, or [`RECORDS_PER_LOOK`] plain ones), each as
+/// slow as the slowest of its kind so far, would still leave time to answer
+/// ([`deadline::may_prepare`]); once not, preparing stops for good. Before any record is done
+/// nothing is known of their time, so the first look stops only a deadline already at hand.
 struct Stopwatch {
     by: PrepareBy,
     began: Instant,
     looked: Instant,
-    /// Records prepared since the clock was last looked at; the first record is looked before.
+    /// Records begun since the last look; 0 only before the first.
     since_look: u32,
-    look_next: bool,
-    slowest: Duration,
+    /// Whether the record begun since the last look is a heavy one.
+    heavy_since_look: bool,
+    /// The most a plain record took, on average over the records between two looks.
+    slowest_plain: Duration,
+    /// The most a heavy record took.
+    slowest_heavy: Duration,
     stopped: bool,
 }
 
@@ -184,8 +207,9 @@ impl Stopwatch {
             began: now,
             looked: now,
             since_look: 0,
-            look_next: true,
-            slowest: Duration::ZERO,
+            heavy_since_look: false,
+            slowest_plain: Duration::ZERO,
+            slowest_heavy: Duration::ZERO,
             stopped: false,
         }
     }
@@ -195,22 +219,32 @@ impl Stopwatch {
         if self.stopped {
             return false;
         }
-        let heavy = unpacks(record);
-        if heavy || self.look_next || self.since_look >= RECORDS_PER_LOOK {
+        let heavy = unpacks(record)
+            || record.payload.as_ref().is_ok_and(|payload| payload.as_bytes().len() >= HEAVY_RECORD_BYTES);
+        let look =
+            heavy || self.heavy_since_look || self.since_look == 0 || self.since_look >= RECORDS_PER_LOOK;
+        if look {
             let now = Instant::now();
             if self.since_look > 0 {
-                self.slowest = self.slowest.max((now - self.looked) / self.since_look);
+                let each = (now - self.looked) / self.since_look;
+                let slowest =
+                    if self.heavy_since_look { &mut self.slowest_heavy } else { &mut self.slowest_plain };
+                *slowest = (*slowest).max(each);
+            }
+            let next = match heavy {
+                true => self.slowest_heavy.max(self.slowest_plain),
+                false => self.slowest_plain * RECORDS_PER_LOOK,
+            };
+            let preparation = self.by.counted(now - self.began + next);
+            if !deadline::may_prepare(self.by.deadline, now, next, preparation) {
+                self.stopped = true;
+                return false;
             }
             self.looked = now;
             self.since_look = 0;
-            let prepared = self.by.earlier + (now - self.began);
-            self.stopped = !deadline::may_prepare(self.by.deadline, now, prepared, self.slowest);
-            if self.stopped {
-                return false;
-            }
+            self.heavy_since_look = heavy;
         }
         self.since_look += 1;
-        self.look_next = heavy;
         true
     }
 }
@@ -349,23 +383,35 @@ impl Forwarder {
         let total = batch.records.len();
         let first = self.first_part(&batch.records, ordering);
         let rest = batch.records.split_off(first);
-        // Preparing stops short of the deadline too: a batch that goes whole (FIFO, gzip, KPL)
-        // is prepared before its first request, and at 128 MB that can take longer than the
-        // time Lambda gives; the records left are answered as not ingested, not late.
-        let by = |earlier: Duration| deadline.map(|deadline| PrepareBy { deadline, earlier });
+        // Sending keeps back time for finishing in proportion to the preparation, and, when the
+        // batch goes in parts, never less than a floor per record: at 128 MB the cgroup lets a
+        // short burst of CPU run unthrottled, so a part's preparation can look many times
+        // faster than the batch's, and the answer is built for the whole batch.
+        let floor = match rest.is_empty() {
+            true => Duration::ZERO,
+            false => PREPARATION_FLOOR_PER_RECORD * total as u32,
+        };
+        // Preparing stops short of the deadline too, counting its time as sending will: a
+        // batch that goes whole (FIFO, gzip, KPL) is prepared before its first request, and at
+        // 128 MB that can take longer than the time Lambda gives. The records left are answered
+        // as not ingested, not late.
+        let scale = total as f64 / first.max(1) as f64;
+        let by = |earlier: Duration, scale: f64| {
+            deadline.map(|deadline| PrepareBy { deadline, earlier, scale, floor })
+        };
         let head = prepare_part(
             batch.source,
             &mut batch.records,
             0,
             &self.intake,
             Budget::WHOLE,
-            by(started.elapsed()),
+            by(started.elapsed(), scale),
         );
         let mut preparation = started.elapsed();
         let tail = (!rest.is_empty()).then(|| {
             let (intake, source, budget) =
                 (Arc::clone(&self.intake), batch.source, Budget::WHOLE.minus(head.used));
-            let by = by(preparation);
+            let by = by(preparation, 1.0);
             tokio::task::spawn_blocking(move || {
                 let began = std::time::Instant::now();
                 let mut records = rest;
@@ -374,20 +420,12 @@ impl Forwarder {
             })
         });
         let mut sending = Sending { first_of: HashMap::with_capacity(total), ..Sending::default() };
-        // Sending keeps back time for finishing in proportion to the preparation, and, when the
-        // batch goes in parts, never less than a floor per record: at 128 MB the cgroup lets a
-        // short burst of CPU run unthrottled, so a part's preparation can look many times
-        // faster than the batch's, and the answer is built for the whole batch.
-        let floor = match tail {
-            Some(_) => PREPARATION_FLOOR_PER_RECORD * total as u32,
-            None => Duration::ZERO,
-        };
         let send_until = |preparation: Duration| {
             let preparation = preparation.max(floor);
             deadline.map(|deadline| deadline::send_until(deadline, Instant::now(), preparation))
         };
         // The first part counts as if the whole batch were prepared at its pace.
-        let whole = preparation.mul_f64(total as f64 / first.max(1) as f64);
+        let whole = preparation.mul_f64(scale);
         self.send_part(&batch.event_source_arn, &mut sending, head, ordering, send_until(whole)).await;
         if let Some(tail) = tail {
             let (records, part, took) = tail.await.unwrap_or_else(|error| match error.try_into_panic() {
@@ -716,8 +754,11 @@ mod tests {
 
     #[test]
     fn no_record_is_prepared_once_answering_needs_all_the_time_left() {
-        let by = |deadline| Some(PrepareBy { deadline, earlier: Duration::ZERO });
-        // On one thread and on several (from PARALLEL_MAPPING_MIN_RECORDS records).
+        let by = |deadline| {
+            Some(PrepareBy { deadline, earlier: Duration::ZERO, scale: 1.0, floor: Duration::ZERO })
+        };
+        // On one thread, and on several where the machine has them (from
+        // PARALLEL_MAPPING_MIN_RECORDS records).
         for count in [3, PARALLEL_MAPPING_MIN_RECORDS + 1] {
             let (source, mut records) = sqs_records(count);
             let part = prepare_part(source, &mut records, 0, &intake(), Budget::WHOLE, by(Instant::now()));
@@ -734,28 +775,96 @@ mod tests {
     }
 
     #[test]
-    fn a_record_as_slow_as_the_slowest_so_far_is_not_begun_without_time_to_answer_after_it() {
-        let (_, records) = sqs_records(RECORDS_PER_LOOK as usize + 2);
-        let by = PrepareBy { deadline: Instant::now() + Duration::from_secs(3), earlier: Duration::ZERO };
-        let mut stopwatch = Stopwatch::new(by);
+    fn what_comes_before_the_next_look_is_begun_only_with_time_to_answer_after_it() {
+        // Records 0-8 and 10-11 are plain, 9 is gzip (it may unpack into many events).
+        let records = kinesis_records(12, Some(9));
+        let ms = Duration::from_millis;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut stopwatch = Stopwatch::new(PrepareBy {
+            deadline,
+            earlier: Duration::ZERO,
+            scale: 1.0,
+            floor: Duration::ZERO,
+        });
         // Time passing for the stopwatch: everything it knows moves back.
         let pass = |stopwatch: &mut Stopwatch, time: Duration| {
             stopwatch.by.deadline -= time;
             stopwatch.began -= time;
             stopwatch.looked -= time;
         };
-        assert!(stopwatch.may_prepare(&records[0]), "the first record, with the time to answer");
-        // The clock is looked at again after RECORDS_PER_LOOK records, which took 1.4 s.
-        for record in &records[1..RECORDS_PER_LOOK as usize] {
+        assert!(stopwatch.may_prepare(&records[0]), "the first record, nothing known yet");
+        for record in &records[1..8] {
             assert!(stopwatch.may_prepare(record));
         }
-        pass(&mut stopwatch, Duration::from_millis(1_400));
-        assert!(stopwatch.may_prepare(&records[RECORDS_PER_LOOK as usize]), "1.6 s left, 175 ms a record");
-        assert!((175..180).contains(&stopwatch.slowest.as_millis()), "{:?}", stopwatch.slowest);
-        // That record took 600 ms: another as slow would leave less than finishing 2.6 s takes.
-        stopwatch.look_next = true;
-        pass(&mut stopwatch, Duration::from_millis(600));
-        assert!(!stopwatch.may_prepare(&records[RECORDS_PER_LOOK as usize + 1]), "1 s left, 600 ms a record");
-        assert!(!stopwatch.may_prepare(&records[0]), "once stopped, preparing stays stopped");
+        // The eight plain records took 1.4 s: the next eight would take as long, and 7.2 s would
+        // still be left then, with 1.9 s kept for the answer.
+        pass(&mut stopwatch, ms(1_400));
+        assert!(stopwatch.may_prepare(&records[8]), "8.6 s left, 1.4 s for the next eight");
+        assert!((175..300).contains(&stopwatch.slowest_plain.as_millis()), "{:?}", stopwatch.slowest_plain);
+        assert!(stopwatch.may_prepare(&records[9]), "a gzip record is looked at before it");
+        // The gzip record took 3 s: plain records are still judged by their own pace.
+        pass(&mut stopwatch, ms(3_000));
+        assert!(stopwatch.may_prepare(&records[10]), "5.6 s left, 1.4 s for the next eight plain");
+        assert!(
+            (3_000..3_200).contains(&stopwatch.slowest_heavy.as_millis()),
+            "{:?}",
+            stopwatch.slowest_heavy
+        );
+        // Another gzip record, as slow, would leave 2.6 s against 3.7 s for finishing and 0.26 s.
+        assert!(!stopwatch.may_prepare(&records[9]), "5.6 s left, 3 s for the next gzip record");
+        assert!(!stopwatch.may_prepare(&records[11]), "once stopped, preparing stays stopped");
+
+        // With 1.6 s left after eight records in 1.4 s, one more would fit; the eight begun
+        // before the next look would not.
+        let deadline = Instant::now() + Duration::from_secs(3);
+        let mut stopwatch = Stopwatch::new(PrepareBy {
+            deadline,
+            earlier: Duration::ZERO,
+            scale: 1.0,
+            floor: Duration::ZERO,
+        });
+        for record in &records[..8] {
+            assert!(stopwatch.may_prepare(record));
+        }
+        pass(&mut stopwatch, ms(1_400));
+        assert!(!stopwatch.may_prepare(&records[8]), "1.6 s left, 1.4 s for the next eight");
+
+        // A part that stands for a batch four times its size counts its preparation so, and a
+        // batch sent in parts counts at least its floor: either can leave no time for a record.
+        let by = PrepareBy {
+            deadline: Instant::now() + Duration::from_secs(3),
+            earlier: ms(1_500),
+            scale: 4.0,
+            floor: ms(100),
+        };
+        assert_eq!(by.counted(ms(250)), ms(7_000));
+        assert!(!Stopwatch::new(by).may_prepare(&records[0]), "6 s counted: 3 s kept of 3 s");
+        let alone = PrepareBy { scale: 1.0, ..by };
+        assert!(Stopwatch::new(alone).may_prepare(&records[0]), "1.5 s counted: 0.75 s kept");
+        let floored = PrepareBy { floor: Duration::from_secs(6), ..alone };
+        assert!(!Stopwatch::new(floored).may_prepare(&records[0]), "a floor of 6 s: 3 s kept");
+    }
+
+    #[test]
+    fn a_large_plain_record_is_looked_at_before_and_after_on_its_own() {
+        let large =
+            json!({"eventSource": "aws:sqs", "messageId": "m-large", "body": "x".repeat(HEAVY_RECORD_BYTES)});
+        let small = json!({"eventSource": "aws:sqs", "messageId": "m-small", "body": "{}"});
+        let batch = json!({ "Records": [small.clone(), large, small] });
+        let records = source::decode(serde_json::from_value(batch).unwrap()).unwrap().records;
+        let deadline = Instant::now() + Duration::from_secs(600);
+        let mut stopwatch = Stopwatch::new(PrepareBy {
+            deadline,
+            earlier: Duration::ZERO,
+            scale: 1.0,
+            floor: Duration::ZERO,
+        });
+        assert!(stopwatch.may_prepare(&records[0]));
+        assert!(!stopwatch.heavy_since_look);
+        assert!(stopwatch.may_prepare(&records[1]));
+        assert!(stopwatch.heavy_since_look, "looked at before the large record");
+        assert_eq!(stopwatch.since_look, 1);
+        assert!(stopwatch.may_prepare(&records[2]));
+        assert!(!stopwatch.heavy_since_look, "and again after it");
     }
 }
