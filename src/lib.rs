@@ -703,6 +703,11 @@ mod tests {
         part.owner.iter().zip(&part.outcomes).filter(|(_, outcome)| held(outcome)).map(|(&i, _)| i).collect()
     }
 
+    /// Preparing a whole batch by `deadline`, with nothing prepared before.
+    fn alone_until(deadline: Instant) -> PrepareBy {
+        PrepareBy { deadline, earlier: Duration::ZERO, scale: 1.0, floor: Duration::ZERO }
+    }
+
     fn over_budget(part: &Part) -> Vec<usize> {
         held(part, Hold::OverBudget)
     }
@@ -754,9 +759,7 @@ mod tests {
 
     #[test]
     fn no_record_is_prepared_once_answering_needs_all_the_time_left() {
-        let by = |deadline| {
-            Some(PrepareBy { deadline, earlier: Duration::ZERO, scale: 1.0, floor: Duration::ZERO })
-        };
+        let by = |deadline| Some(alone_until(deadline));
         // On one thread, and on several where the machine has them (from
         // PARALLEL_MAPPING_MIN_RECORDS records).
         for count in [3, PARALLEL_MAPPING_MIN_RECORDS + 1] {
@@ -780,12 +783,7 @@ mod tests {
         let records = kinesis_records(12, Some(9));
         let ms = Duration::from_millis;
         let deadline = Instant::now() + Duration::from_secs(10);
-        let mut stopwatch = Stopwatch::new(PrepareBy {
-            deadline,
-            earlier: Duration::ZERO,
-            scale: 1.0,
-            floor: Duration::ZERO,
-        });
+        let mut stopwatch = Stopwatch::new(alone_until(deadline));
         // Time passing for the stopwatch: everything it knows moves back.
         let pass = |stopwatch: &mut Stopwatch, time: Duration| {
             stopwatch.by.deadline -= time;
@@ -817,12 +815,7 @@ mod tests {
         // With 1.6 s left after eight records in 1.4 s, one more would fit; the eight begun
         // before the next look would not.
         let deadline = Instant::now() + Duration::from_secs(3);
-        let mut stopwatch = Stopwatch::new(PrepareBy {
-            deadline,
-            earlier: Duration::ZERO,
-            scale: 1.0,
-            floor: Duration::ZERO,
-        });
+        let mut stopwatch = Stopwatch::new(alone_until(deadline));
         for record in &records[..8] {
             assert!(stopwatch.may_prepare(record));
         }
@@ -853,12 +846,7 @@ mod tests {
         let batch = json!({ "Records": [small.clone(), large, small] });
         let records = source::decode(serde_json::from_value(batch).unwrap()).unwrap().records;
         let deadline = Instant::now() + Duration::from_secs(600);
-        let mut stopwatch = Stopwatch::new(PrepareBy {
-            deadline,
-            earlier: Duration::ZERO,
-            scale: 1.0,
-            floor: Duration::ZERO,
-        });
+        let mut stopwatch = Stopwatch::new(alone_until(deadline));
         assert!(stopwatch.may_prepare(&records[0]));
         assert!(!stopwatch.heavy_since_look);
         assert!(stopwatch.may_prepare(&records[1]));
