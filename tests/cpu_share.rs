@@ -1,7 +1,8 @@
 //! The answer is never late at the template's memory size. Lambda gives a 128 MB function about
 //! 7% of a CPU; here the binary runs in a cgroup-v1 CPU group with that quota (7,236 µs every
-//! 100,000 µs), takes the largest batches Lambda sends while the service hangs, and must answer
-//! before its deadline. Without the cgroup (not root, no cgroup v1) the test says so and skips.
+//! 100,000 µs), takes the largest batches Lambda sends while the service hangs, and a batch that
+//! takes longer to prepare than the time left while the service answers, and must answer before
+//! its deadline. Without the cgroup (not root, no cgroup v1) the test says so and skips.
 
 mod common;
 
