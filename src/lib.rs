@@ -150,25 +150,38 @@ impl Budget {
     }
 }
 
-/// Until when an invocation may go on preparing records: Lambda's deadline, and how the
-/// preparation counts towards the time kept for finishing, as sending counts it
-/// ([`Forwarder::forward`]).
+/// How the time a part of a batch took to prepare counts towards the time kept for finishing
+/// ([`deadline::send_until`]), the same for deciding when preparing stops and when sending
+/// stops.
 #[derive(Debug, Clone, Copy)]
-struct PrepareBy {
-    deadline: Instant,
-    /// What earlier parts of the batch took to prepare.
-    earlier: Duration,
+struct Counting {
     /// How many times this part's records the answer is built for: a first part stands for the
-    /// whole batch, its preparation so far (`earlier` included) for the batch's.
+    /// whole batch, its preparation for the batch's.
     scale: f64,
     /// The least preparation a batch sent in parts counts ([`PREPARATION_FLOOR_PER_RECORD`]).
     floor: Duration,
 }
 
+impl Counting {
+    fn counted(self, preparation: Duration) -> Duration {
+        preparation.mul_f64(self.scale).max(self.floor)
+    }
+}
+
+/// Until when an invocation may go on preparing records: Lambda's deadline, and how the
+/// preparation counts.
+#[derive(Debug, Clone, Copy)]
+struct PrepareBy {
+    deadline: Instant,
+    /// What the batch took to prepare before this part began (decoding it, earlier parts).
+    earlier: Duration,
+    counting: Counting,
+}
+
 impl PrepareBy {
     /// The preparation counted for finishing when `spent` of it is this part's.
     fn counted(&self, spent: Duration) -> Duration {
-        (self.earlier + spent).mul_f64(self.scale).max(self.floor)
+        self.counting.counted(self.earlier + spent)
     }
 }
 
@@ -391,13 +404,15 @@ impl Forwarder {
             true => Duration::ZERO,
             false => PREPARATION_FLOOR_PER_RECORD * total as u32,
         };
+        // The first part counts as if the whole batch were prepared at its pace.
+        let head_counting = Counting { scale: total as f64 / first.max(1) as f64, floor };
+        let tail_counting = Counting { scale: 1.0, floor };
         // Preparing stops short of the deadline too, counting its time as sending will: a
         // batch that goes whole (FIFO, gzip, KPL) is prepared before its first request, and at
         // 128 MB that can take longer than the time Lambda gives. The records left are answered
         // as not ingested, not late.
-        let scale = total as f64 / first.max(1) as f64;
-        let by = |earlier: Duration, scale: f64| {
-            deadline.map(|deadline| PrepareBy { deadline, earlier, scale, floor })
+        let by = |earlier: Duration, counting: Counting| {
+            deadline.map(|deadline| PrepareBy { deadline, earlier, counting })
         };
         let head = prepare_part(
             batch.source,
@@ -405,13 +420,13 @@ impl Forwarder {
             0,
             &self.intake,
             Budget::WHOLE,
-            by(started.elapsed(), scale),
+            by(started.elapsed(), head_counting),
         );
         let mut preparation = started.elapsed();
         let tail = (!rest.is_empty()).then(|| {
             let (intake, source, budget) =
                 (Arc::clone(&self.intake), batch.source, Budget::WHOLE.minus(head.used));
-            let by = by(preparation, 1.0);
+            let by = by(preparation, tail_counting);
             tokio::task::spawn_blocking(move || {
                 let began = std::time::Instant::now();
                 let mut records = rest;
@@ -420,13 +435,12 @@ impl Forwarder {
             })
         });
         let mut sending = Sending { first_of: HashMap::with_capacity(total), ..Sending::default() };
-        let send_until = |preparation: Duration| {
-            let preparation = preparation.max(floor);
+        let send_until = |preparation: Duration, counting: Counting| {
+            let preparation = counting.counted(preparation);
             deadline.map(|deadline| deadline::send_until(deadline, Instant::now(), preparation))
         };
-        // The first part counts as if the whole batch were prepared at its pace.
-        let whole = preparation.mul_f64(scale);
-        self.send_part(&batch.event_source_arn, &mut sending, head, ordering, send_until(whole)).await;
+        let until = send_until(preparation, head_counting);
+        self.send_part(&batch.event_source_arn, &mut sending, head, ordering, until).await;
         if let Some(tail) = tail {
             let (records, part, took) = tail.await.unwrap_or_else(|error| match error.try_into_panic() {
                 Ok(panic) => std::panic::resume_unwind(panic),
@@ -434,8 +448,8 @@ impl Forwarder {
             });
             batch.records.extend(records);
             preparation += took;
-            self.send_part(&batch.event_source_arn, &mut sending, part, ordering, send_until(preparation))
-                .await;
+            let until = send_until(preparation, tail_counting);
+            self.send_part(&batch.event_source_arn, &mut sending, part, ordering, until).await;
         }
         let Sending { owner, mut outcomes, copies, mut report, .. } = sending;
         report.remembered += copies.len();
@@ -705,7 +719,8 @@ mod tests {
 
     /// Preparing a whole batch by `deadline`, with nothing prepared before.
     fn alone_until(deadline: Instant) -> PrepareBy {
-        PrepareBy { deadline, earlier: Duration::ZERO, scale: 1.0, floor: Duration::ZERO }
+        let counting = Counting { scale: 1.0, floor: Duration::ZERO };
+        PrepareBy { deadline, earlier: Duration::ZERO, counting }
     }
 
     fn over_budget(part: &Part) -> Vec<usize> {
@@ -827,14 +842,13 @@ mod tests {
         let by = PrepareBy {
             deadline: Instant::now() + Duration::from_secs(3),
             earlier: ms(1_500),
-            scale: 4.0,
-            floor: ms(100),
+            counting: Counting { scale: 4.0, floor: ms(100) },
         };
         assert_eq!(by.counted(ms(250)), ms(7_000));
         assert!(!Stopwatch::new(by).may_prepare(&records[0]), "6 s counted: 3 s kept of 3 s");
-        let alone = PrepareBy { scale: 1.0, ..by };
+        let alone = PrepareBy { counting: Counting { scale: 1.0, ..by.counting }, ..by };
         assert!(Stopwatch::new(alone).may_prepare(&records[0]), "1.5 s counted: 0.75 s kept");
-        let floored = PrepareBy { floor: Duration::from_secs(6), ..alone };
+        let floored = PrepareBy { counting: Counting { floor: Duration::from_secs(6), scale: 1.0 }, ..by };
         assert!(!Stopwatch::new(floored).may_prepare(&records[0]), "a floor of 6 s: 3 s kept");
     }
 
