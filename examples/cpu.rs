@@ -127,9 +127,9 @@ async fn main() -> Result<(), Error> {
         }
         None => {
             println!(
-                "| case | invocations | CPU per invocation | CPU per 1,000 events | wall per invocation |"
+                "| case | invocations | CPU per invocation | of which system | page faults | CPU per 1,000 events | wall per invocation |"
             );
-            println!("| --- | ---: | ---: | ---: | ---: |");
+            println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
         }
     }
     for (label, case, invocations) in cases {
@@ -142,7 +142,7 @@ async fn main() -> Result<(), Error> {
         if let Some(counter) = &counter {
             counter.start(function.pid)?;
         }
-        let before = function.cpu_ticks()?;
+        let before = function.usage()?;
         let started = Instant::now();
         for event in events {
             function.invoke(&stand_in, event, case.records()).await?;
@@ -159,7 +159,12 @@ async fn main() -> Result<(), Error> {
             );
             continue;
         }
-        let cpu_ms = (function.cpu_ticks()? - before) as f64 * 1000.0 / ticks as f64 / invocations as f64;
+        let after = function.usage()?;
+        let per_invocation = |count: u64| count as f64 / invocations as f64;
+        let to_ms = |ticks_used: u64| per_invocation(ticks_used) * 1000.0 / ticks as f64;
+        let system_ms = to_ms(after.system_ticks - before.system_ticks);
+        let cpu_ms = to_ms(after.user_ticks - before.user_ticks) + system_ms;
+        let faults = per_invocation(after.minor_faults - before.minor_faults);
         if let Some(mut perf) = profiler {
             std::process::Command::new("kill")
                 .args(["-INT", &perf.id().unwrap_or(0).to_string()])
@@ -167,7 +172,7 @@ async fn main() -> Result<(), Error> {
             perf.wait().await?;
         }
         println!(
-            "| {} | {invocations} | {cpu_ms:.2} ms | {:.2} ms | {:.0} ms |",
+            "| {} | {invocations} | {cpu_ms:.2} ms | {system_ms:.2} ms | {faults:.0} | {:.2} ms | {:.0} ms |",
             case.name(),
             cpu_ms * 1000.0 / case.records() as f64,
             wall.as_secs_f64() * 1000.0
@@ -428,11 +433,21 @@ impl Function {
 
     /// The process's user + system time so far, in clock ticks.
     fn cpu_ticks(&self) -> Result<u64, Error> {
+        let usage = self.usage()?;
+        Ok(usage.user_ticks + usage.system_ticks)
+    }
+
+    /// The process's CPU time and minor page faults so far, from `/proc/PID/stat`.
+    fn usage(&self) -> Result<Usage, Error> {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid))?;
         // The command name may hold spaces; the fields after it are plain numbers.
         let fields: Vec<&str> = stat.rsplit_once(')').ok_or("malformed stat")?.1.split_whitespace().collect();
-        // After the name: state is field 3 of stat(5), utime 14 and stime 15.
-        Ok(fields[11].parse::<u64>()? + fields[12].parse::<u64>()?)
+        // After the name: state is field 3 of stat(5), minflt 10, utime 14 and stime 15.
+        Ok(Usage {
+            minor_faults: fields[7].parse()?,
+            user_ticks: fields[11].parse()?,
+            system_ticks: fields[12].parse()?,
+        })
     }
 
     fn peak_rss_kib(&self) -> u64 {
@@ -443,6 +458,14 @@ impl Function {
             .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
             .unwrap_or(0)
     }
+}
+
+/// What `/proc/PID/stat` says a process has used so far.
+#[derive(Clone, Copy)]
+struct Usage {
+    minor_faults: u64,
+    user_ticks: u64,
+    system_ticks: u64,
 }
 
 /// Ends the function as Lambda ends an environment, with SIGTERM, so that a tool wrapping it
