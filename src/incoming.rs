@@ -14,7 +14,6 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
-use base64::Engine as _;
 use serde::de::{Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 /// The visitor methods of a reader for the scalar values it has no use for: each answers
@@ -237,11 +236,10 @@ impl<'de> Visitor<'de> for Fill<'_> {
                         map.next_value_seed(LeafSeed)?.text().map(|text| Arc::from(&*text))
                 }
                 (Shape::Kinesis, "data") => {
-                    record.data = map.next_value_seed(LeafSeed)?.text().map(|base64| {
-                        base64::engine::general_purpose::STANDARD
-                            .decode(base64.as_bytes())
-                            .map_err(|_| NotBase64)
-                    })
+                    record.data = map
+                        .next_value_seed(LeafSeed)?
+                        .text()
+                        .map(|base64| crate::unbase64::decode(base64.as_bytes()).map_err(|_| NotBase64))
                 }
                 (Shape::Kinesis, "approximateArrivalTimestamp") => {
                     if let Leaf::Number(seconds) = map.next_value_seed(LeafSeed)? {

@@ -48,6 +48,7 @@ pub mod send;
 pub mod source;
 pub mod summary;
 pub mod time;
+pub mod unbase64;
 
 use std::collections::HashMap;
 use std::sync::Arc;
