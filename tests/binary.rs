@@ -131,6 +131,49 @@ async fn a_body_that_is_not_json_is_the_runtimes_error_and_the_next_event_is_rea
     assert_eq!(stand_in.stored().len(), 1);
 }
 
+#[tokio::test]
+async fn kinesis_data_that_is_not_base64_or_not_text_is_named_and_bad_bytes_in_a_skipped_field_are_read() {
+    let stand_in = stand_in().await;
+    let runtime = RuntimeApi::start().await.unwrap();
+    let child = function(&runtime.address(), &stand_in).spawn().unwrap();
+    let wait = Duration::from_secs(30);
+
+    // Padding inside the text, then data that decodes to bytes that are not UTF-8.
+    let mut inner_padding = kinesis_record(&sequence_number(2), b"");
+    inner_padding["kinesis"]["data"] = json!("eyJ2ZXJzaW9uIjoiMS4wIn0=eyJ2ZXJzaW9uIjoiMS4wIn0=");
+    let kinesis = records(vec![
+        kinesis_record(&sequence_number(1), audit_json("k1").as_bytes()),
+        inner_padding,
+        kinesis_record(&sequence_number(3), audit_json("k3").as_bytes()),
+    ]);
+    let first = runtime.result(&runtime.invoke(&kinesis, 600_000), wait).await;
+    let not_text = records(vec![
+        kinesis_record(&sequence_number(4), audit_json("k4").as_bytes()),
+        kinesis_record(&sequence_number(5), &[0xff, 0xfe, b'{', b'}']),
+    ]);
+    let second = runtime.result(&runtime.invoke(&not_text, 600_000), wait).await;
+    // A byte that is not UTF-8 in a field the forwarder skips: the record is still read and sent.
+    let sqs = serde_json::to_vec(&records(vec![sqs_record("m-raw", &audit_json("raw"))])).unwrap();
+    let at = sqs.windows(2).position(|pair| pair == b"[{").expect("a record") + 2;
+    let raw = [&sqs[..at], b"\"junk\":\"\xff\",", &sqs[at..]].concat();
+    let third = runtime.result(&runtime.invoke_raw(raw, 600_000), wait).await;
+    let logs = output_of(child).await;
+
+    let named = |n: usize| json!({"batchItemFailures": [{"itemIdentifier": sequence_number(n)}]});
+    assert_eq!(first, Some(InvocationResult::Response(named(2))), "{logs}");
+    assert_eq!(second, Some(InvocationResult::Response(named(5))), "{logs}");
+    assert_eq!(third, Some(InvocationResult::Response(json!({"batchItemFailures": []}))), "{logs}");
+    let stored: Vec<String> = stand_in.stored().into_iter().map(|event| event.id).collect();
+    for id in [sequence_number(1), sequence_number(4), "m-raw".to_owned()] {
+        assert!(stored.contains(&id), "{id} in {stored:?}");
+    }
+    assert!(!stored.contains(&sequence_number(2)) && !stored.contains(&sequence_number(5)), "{stored:?}");
+    for (n, reason) in [(2, "kinesis.data is not valid base64"), (5, "the payload is not UTF-8 text")] {
+        let line = logs.lines().find(|line| line.contains(&sequence_number(n)));
+        assert!(line.is_some_and(|line| line.contains(reason)), "record {n}: {reason}: {logs}");
+    }
+}
+
 /// The EMF document in a run's output.
 fn emf_documents(logs: &str) -> Vec<Value> {
     logs.lines()
