@@ -3,9 +3,9 @@
 //! Every Kinesis record's data comes base64-encoded in the event, about 9 MB of it in a
 //! 10,000-record batch of 700-byte events. The `base64` crate's general-purpose engine decodes it
 //! correctly but spends about 7.5 instructions a character. [`decode`] gives exactly what that
-//! engine gives, for any input: it decodes the quanta before the last one itself, four characters
-//! into three bytes by four table lookups, and leaves the last quantum, the only one that may hold
-//! padding, to the engine. Any input it does not take whole (a length that is not a multiple of
+//! engine gives, for any input: it decodes the quanta before the last one itself, each four
+//! characters into three bytes by four table lookups, two quanta at a time, and leaves the last
+//! quantum, the only one that may hold padding, to the engine. Any input it does not take whole (a length that is not a multiple of
 //! four, or a character outside the alphabet, `=` included, before the last quantum) is decoded by
 //! the engine from the start, so its error is the engine's.
 
