@@ -3,7 +3,7 @@
 //!
 //! ```sh
 //! cargo build --release --bin cloudtrail-lake-forwarder
-//! cargo run --release --example cpu -- [--latency-ms 50] [--quick] [--only kinesis|sqs100|sqs10|share] [--instructions]
+//! cargo run --release --example cpu -- [--latency-ms 50] [--quick] [--only kinesis|sqs100|sqs10|share] [--instructions] [--floor runtime|sdk]
 //! ```
 //!
 //! The release binary runs as the function process, through the real runtime loop (the Runtime
@@ -23,6 +23,11 @@
 //! stacks through code without frame pointers). `--only` runs one case (or only the
 //! cgroup part). Cold start at the share counts from spawning `sh`, which joins the group and
 //! then executes the function.
+//!
+//! `--floor runtime|sdk` runs `examples/floor.rs` in the function's place: only the parts the
+//! forwarder is built on (`lambda_runtime`'s loop; and the SDK's `PutAuditEvents` calls), none of
+//! its own work, so that the table says what an invocation costs before the forwarder does
+//! anything (`cargo build --release --example floor` first).
 //!
 //! `--instructions` runs the function under `valgrind --tool=callgrind` and prints instructions
 //! per invocation instead of CPU time: a count that repeats for the same binary and events
@@ -82,6 +87,7 @@ async fn main() -> Result<(), Error> {
     let mut quick = false;
     let mut only = None;
     let mut instructions = false;
+    let mut floor = None;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         match flag.as_str() {
@@ -89,17 +95,22 @@ async fn main() -> Result<(), Error> {
             "--quick" => quick = true,
             "--only" => only = Some(args.next().ok_or("--only needs a case")?),
             "--instructions" => instructions = true,
+            "--floor" => floor = Some(args.next().ok_or("--floor needs runtime or sdk")?),
             _ => {
                 return Err(format!("unknown argument {flag:?}; see the usage at the top of the file").into())
             }
         }
     }
-    let binary = release_binary()?;
+    let binary = release_binary(floor.is_some())?;
     let latency = Duration::from_millis(latency_ms);
     let ticks = clock_ticks_per_second();
     println!("machine: {} cores, {}", std::thread::available_parallelism()?.get(), machine::cpu_model());
     println!("binary: {} ({:.2} MiB)", binary.display(), machine::file_size(&binary) as f64 / 1048576.0);
-    println!("stand-in latency: {latency_ms} ms per request, no throttling; CPU = utime + stime of the function process\n");
+    println!("stand-in latency: {latency_ms} ms per request, no throttling; CPU = utime + stime of the function process");
+    if let Some(floor) = &floor {
+        println!("floor: FLOOR={floor}, the parts the forwarder is built on and none of its own work (examples/floor.rs)");
+    }
+    println!();
 
     let scale = if quick { 4 } else { 1 };
     let cases = [
@@ -114,7 +125,7 @@ async fn main() -> Result<(), Error> {
     let stand_in = StandIn::start(Settings::default()).await?;
     stand_in.set_latency(latency);
     let counter = instructions.then(Callgrind::new).transpose()?;
-    let mut function = Function::start(&binary, &stand_in, None, counter.as_ref()).await?;
+    let mut function = Function::start(&binary, &stand_in, None, counter.as_ref(), floor.as_deref()).await?;
     let warm_up = function.warm_up(&stand_in, Case::Kinesis { records: 10_000 }).await?;
     println!("warm-up: {warm_up}\n");
 
@@ -180,7 +191,7 @@ async fn main() -> Result<(), Error> {
     }
     println!("\npeak RSS of the function process: {:.1} MiB", function.peak_rss_kib() as f64 / 1024.0);
     drop(function);
-    if only.is_some() || instructions {
+    if only.is_some() || instructions || floor.is_some() {
         return Ok(());
     }
 
@@ -276,7 +287,7 @@ async fn at_128_mb(
     for _ in 0..if quick { 5 } else { 15 } {
         // Between runs the group's quota refills, so each start begins with a full period.
         tokio::time::sleep(Duration::from_millis(200)).await;
-        cold.push(Function::start(binary, &stand_in, Some(share), None).await?.cold_start);
+        cold.push(Function::start(binary, &stand_in, Some(share), None, None).await?.cold_start);
     }
     cold.sort();
     println!(
@@ -287,7 +298,7 @@ async fn at_128_mb(
     );
 
     let case = Case::Kinesis { records: 10_000 };
-    let mut function = Function::start(binary, &stand_in, Some(share), None).await?;
+    let mut function = Function::start(binary, &stand_in, Some(share), None, None).await?;
     let warm_up = function.warm_up(&stand_in, case).await?;
     println!("warm-up: {warm_up}");
     let mut walls = Vec::new();
@@ -333,6 +344,8 @@ struct Function {
     cold_start: Duration,
     /// Invocations answered so far.
     rounds: usize,
+    /// The mode of `examples/floor.rs`, which writes no summary lines and has no limiter.
+    floor: Option<String>,
 }
 
 impl Function {
@@ -341,6 +354,7 @@ impl Function {
         stand_in: &StandIn,
         share: Option<&CpuShare>,
         counter: Option<&Callgrind>,
+        floor: Option<&str>,
     ) -> Result<Function, Error> {
         let runtime = RuntimeApi::start().await?;
         let mut command = match share {
@@ -357,6 +371,7 @@ impl Function {
             .env_clear()
             .envs(lambda_environment(&runtime.address(), stand_in))
             .env("AWS_LAMBDA_LOG_LEVEL", "INFO")
+            .envs(floor.map(|mode| ("FLOOR", mode)))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true);
@@ -373,7 +388,15 @@ impl Function {
             tokio::time::sleep(Duration::from_micros(200)).await;
         }
         let cold_start = runtime.first_next().expect("polled above") - started;
-        Ok(Function { child, pid, runtime, summaries, cold_start, rounds: 0 })
+        Ok(Function {
+            child,
+            pid,
+            runtime,
+            summaries,
+            cold_start,
+            rounds: 0,
+            floor: floor.map(str::to_owned),
+        })
     }
 
     /// Invokes the function with `event` and waits until it asks for the next one; returns the
@@ -401,8 +424,13 @@ impl Function {
         }
         let stored = stand_in.stored_count();
         stand_in.reset();
+        // The runtime's floor sends nothing.
+        let records = if self.floor.as_deref() == Some("runtime") { 0 } else { records };
         if stored != records {
             return Err(format!("{stored} of {records} events stored").into());
+        }
+        if self.floor.is_some() {
+            return Ok((wall, Value::Null));
         }
         // The summary line is written before the answer; give the pipe a moment.
         for _ in 0..100 {
@@ -416,6 +444,7 @@ impl Function {
 
     /// Sends batches until the rate limiter stops growing: a cold environment starts at 2
     /// requests per second and grows with each answer while the limiter holds requests back.
+    /// The floor has no limiter: one invocation opens its connections.
     async fn warm_up(&mut self, stand_in: &StandIn, case: Case) -> Result<String, Error> {
         let mut steps = Vec::new();
         let mut last_rate = 0.0;
@@ -423,7 +452,7 @@ impl Function {
             let (wall, summary) = self.invoke(stand_in, case.event(self.rounds), case.records()).await?;
             let rate = summary["fields"]["rate_limit"].as_f64().unwrap_or(0.0);
             steps.push(format!("{:.0} ms (limiter {rate:.0}/s)", wall.as_secs_f64() * 1000.0));
-            if rate == last_rate || rate >= 100.0 {
+            if self.floor.is_some() || rate == last_rate || rate >= 100.0 {
                 break;
             }
             last_rate = rate;
@@ -518,19 +547,20 @@ fn sqs_record(i: usize) -> Value {
     })
 }
 
-/// The release binary, or the one `BENCH_BINARY` names.
-fn release_binary() -> Result<PathBuf, String> {
+/// The release binary (the floor's, for `--floor`), or the one `BENCH_BINARY` names.
+fn release_binary(floor: bool) -> Result<PathBuf, String> {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
-    let path = std::env::var_os("BENCH_BINARY")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| target.join("release/cloudtrail-lake-forwarder"));
+    let path = std::env::var_os("BENCH_BINARY").map(PathBuf::from).unwrap_or_else(|| match floor {
+        true => target.join("release/examples/floor"),
+        false => target.join("release/cloudtrail-lake-forwarder"),
+    });
     if path.exists() {
         Ok(path)
     } else {
         Err(format!(
-            "{} is missing: run `cargo build --release --bin cloudtrail-lake-forwarder` first",
+            "{} is missing: run `cargo build --release --bin cloudtrail-lake-forwarder --example floor` first",
             path.display()
         ))
     }

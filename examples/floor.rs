@@ -1,0 +1,102 @@
+//! The floor under the CPU benchmark: a Lambda function made only of the parts the forwarder
+//! is built on, doing none of the forwarder's own work, so that `cpu --floor` can say how much
+//! of an invocation's CPU those parts cost by themselves.
+//!
+//! ```sh
+//! cargo build --release --bin cloudtrail-lake-forwarder --example floor
+//! cargo run --release --example cpu -- --floor runtime     # or --floor sdk
+//! ```
+//!
+//! `FLOOR=runtime`: `lambda_runtime`'s loop (the same layers as the forwarder's `main`, less the
+//! forwarder's own reader), reading each event only far enough to count its `Records`, and
+//! answering that none failed. `FLOOR=sdk`: the same, and then the `PutAuditEvents` calls a batch
+//! of that many records needs (one per 100, all at once), through the forwarder's own SDK
+//! client and request body (`send::SdkChannel`), carrying events built once at start: no
+//! decoding, mapping, schema check or hashing of the batch's events, no rate limiter, no memory
+//! of ingested events, no logs or metrics. What the forwarder costs beyond this is its own work.
+//!
+//! It is a benchmark tool, not a forwarder: it sends the same prepared event text under fresh
+//! ids whatever the batch holds.
+
+use std::sync::Arc;
+
+use aws_config::{BehaviorVersion, Region};
+use cloudtrail_lake_forwarder::audit::{self, AuditEvent};
+use cloudtrail_lake_forwarder::batch::MAX_EVENTS_PER_REQUEST;
+use cloudtrail_lake_forwarder::config::ChannelArn;
+use cloudtrail_lake_forwarder::send::{self, Channel, Reply, SdkChannel};
+use lambda_runtime::layers::TracingLayer;
+use lambda_runtime::{service_fn, Error, LambdaEvent, Runtime};
+use serde::de::IgnoredAny;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// The event read no further than its records' count.
+#[derive(Deserialize)]
+struct Batch {
+    #[serde(rename = "Records", default)]
+    records: Vec<IgnoredAny>,
+}
+
+/// What `FLOOR=sdk` sends: requests of 100 events of 700 bytes (the size of the benchmark's
+/// Kinesis events), built at start; the stand-in refuses an id twice only within a request.
+struct Calls {
+    channel: Arc<SdkChannel>,
+    requests: Vec<Arc<Vec<Option<AuditEvent>>>>,
+}
+
+impl Calls {
+    async fn send(&self, records: usize) -> Result<(), Error> {
+        let mut replies = tokio::task::JoinSet::new();
+        for (request, first) in self.requests.iter().zip((0..records).step_by(MAX_EVENTS_PER_REQUEST)) {
+            let count = (records - first).min(MAX_EVENTS_PER_REQUEST);
+            let (channel, events) = (Arc::clone(&self.channel), Arc::clone(request));
+            replies.spawn(async move { channel.put(events, (0..count).collect()).await });
+        }
+        while let Some(reply) = replies.join_next().await {
+            match reply? {
+                Reply::Answered(verdicts) if verdicts.iter().all(Result::is_ok) => {}
+                other => return Err(format!("the stand-in did not store a floor request: {other:?}").into()),
+            }
+        }
+        Ok(())
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    let mode = std::env::var("FLOOR").unwrap_or_default();
+    let calls = match mode.as_str() {
+        "runtime" => None,
+        "sdk" => Some(calls().await?),
+        _ => return Err(format!("FLOOR must be runtime or sdk, not {mode:?}").into()),
+    };
+    let calls = &calls;
+    let handler = service_fn(move |event: LambdaEvent<Batch>| async move {
+        if let Some(calls) = calls {
+            calls.send(event.payload.records.len()).await?;
+        }
+        Ok::<Value, Error>(json!({ "batchItemFailures": [] }))
+    });
+    Runtime::new(handler).layer(TracingLayer::new()).run().await
+}
+
+/// The SDK client as the forwarder's `main` builds it, and requests enough for 10,000 records.
+async fn calls() -> Result<Calls, Error> {
+    let arn = std::env::var("CHANNEL_ARN")?;
+    let channel = ChannelArn::parse(&arn).ok_or("CHANNEL_ARN is not a channel ARN")?;
+    let sdk_config = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(channel.region().to_owned()))
+        .http_client(send::https_client())
+        .load()
+        .await;
+    let client = send::sdk_client(aws_sdk_cloudtraildata::config::Builder::from(&sdk_config));
+    let event_data = cloudtrail_data_stand_in::fixtures::audit_event_of_len(0, 700, "x");
+    let request = |r: usize| -> Result<Vec<Option<AuditEvent>>, Error> {
+        (0..MAX_EVENTS_PER_REQUEST)
+            .map(|i| Ok(Some(audit::schema_event(format!("floor-{r}-{i}"), event_data.clone())?)))
+            .collect()
+    };
+    let requests = (0..100).map(|r| request(r).map(Arc::new)).collect::<Result<_, _>>()?;
+    Ok(Calls { channel: Arc::new(SdkChannel::new(client, channel.as_str(), None)), requests })
+}
