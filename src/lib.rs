@@ -502,11 +502,11 @@ impl Forwarder {
         ordering.hold_behind_failures(&sending.units, &mut sending.outcomes);
         let (keys, remembered) = self.skip_known(event_source_arn, &part.events, start, sending);
         let events = Arc::new(part.events);
-        let mut on_ingested = |index: usize| {
-            if let Some(key) = keys[index] {
-                self.recent.insert(key);
-            }
-        };
+        // Remembered together once the part is delivered (see `RecentlyIngested`): nothing
+        // looks in the memory meanwhile, and a process that dies before then forgets them,
+        // which costs a duplicate on redelivery, never a loss.
+        let mut confirmed = Vec::with_capacity(keys.len());
+        let mut on_ingested = |index: usize| confirmed.extend(keys[index]);
         let delivery = Delivery {
             records: &sending.units[start..],
             events: &events,
@@ -518,6 +518,7 @@ impl Forwarder {
             stopped: sending.report.stopped.clone(),
         };
         let mut report = self.sender.deliver(delivery).await;
+        self.recent.insert_all(confirmed);
         report.remembered = remembered;
         sending.report.add(report);
     }
@@ -536,14 +537,23 @@ impl Forwarder {
     ) -> (Vec<Option<Key>>, usize) {
         let mut remembered = 0;
         let Sending { outcomes, first_of, copies, .. } = sending;
-        let keys = events
+        let keys: Vec<Option<Key>> = events
             .iter()
+            .zip(&outcomes[start..])
+            .map(|(event, outcome)| {
+                let event = event.as_ref().filter(|_| outcome.is_none())?;
+                Some(Key::of(event_source_arn, event))
+            })
+            .collect();
+        let seen = self.recent.seen(&keys);
+        let keys = keys
+            .into_iter()
+            .zip(seen)
             .zip(outcomes[start..].iter_mut())
             .enumerate()
-            .map(|(offset, (event, outcome))| {
-                let event = event.as_ref().filter(|_| outcome.is_none())?;
-                let key = Key::of(event_source_arn, event);
-                if self.recent.contains(&key) {
+            .map(|(offset, ((key, seen), outcome))| {
+                let key = key?;
+                if seen {
                     *outcome = Some(Outcome::Ingested);
                     remembered += 1;
                     return None;

@@ -74,21 +74,46 @@ struct Inner {
     order: VecDeque<Key>,
 }
 
+impl Inner {
+    fn remember(&mut self, key: Key) {
+        if self.keys.insert(key) {
+            self.order.push_back(key);
+        }
+        if self.order.len() > CAPACITY {
+            if let Some(oldest) = self.order.pop_front() {
+                self.keys.remove(&oldest);
+            }
+        }
+    }
+}
+
+/// A batch's keys are looked up, and its confirmed keys remembered, all under one lock in a
+/// loop that does nothing else. The set is 2 MB, and after an event's 13 MB have streamed
+/// through the cache every look-up misses it; in a tight loop the processor has the next keys'
+/// misses under way while it waits for the first, where one lock a key (an atomic instruction,
+/// a barrier to the loads after it) and a SHA-256 between two look-ups left each miss to be
+/// waited for alone.
 impl RecentlyIngested {
     pub fn contains(&self, key: &Key) -> bool {
         self.lock().keys.contains(key)
     }
 
-    /// Remembers an event the service just confirmed, forgetting the oldest beyond capacity.
+    /// Whether each of `keys` was seen ingested; `None` is not.
+    pub fn seen(&self, keys: &[Option<Key>]) -> Vec<bool> {
+        let inner = self.lock();
+        keys.iter().map(|key| key.as_ref().is_some_and(|key| inner.keys.contains(key))).collect()
+    }
+
+    /// Remembers an event the service confirmed, forgetting the oldest beyond capacity.
     pub fn insert(&self, key: Key) {
+        self.insert_all([key]);
+    }
+
+    /// Remembers events the service confirmed, in the order confirmed.
+    pub fn insert_all(&self, keys: impl IntoIterator<Item = Key>) {
         let mut inner = self.lock();
-        if inner.keys.insert(key) {
-            inner.order.push_back(key);
-        }
-        if inner.order.len() > CAPACITY {
-            if let Some(oldest) = inner.order.pop_front() {
-                inner.keys.remove(&oldest);
-            }
+        for key in keys {
+            inner.remember(key);
         }
     }
 
@@ -113,6 +138,16 @@ mod tests {
         assert!(!recent.contains(&Key::of("arn:stream/b", &event("1", "c1"))));
         assert!(!recent.contains(&Key::of("arn:stream/a", &event("1", "c2"))));
         assert!(!recent.contains(&Key::of("arn:stream/a", &event("2", "c1"))));
+    }
+
+    #[test]
+    fn a_batch_is_looked_up_and_remembered_as_one_key_at_a_time_is() {
+        let recent = RecentlyIngested::default();
+        let keys: Vec<Key> = (0..4).map(|i| Key::of("arn", &event(&i.to_string(), "c"))).collect();
+        recent.insert_all([keys[1], keys[3], keys[1]]);
+        let asked = [Some(keys[0]), None, Some(keys[1]), Some(keys[2]), Some(keys[3])];
+        assert_eq!(recent.seen(&asked), [false, false, true, false, true]);
+        assert_eq!(recent.lock().order.len(), 2, "a key confirmed twice is remembered once");
     }
 
     #[test]
