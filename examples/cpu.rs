@@ -3,7 +3,7 @@
 //!
 //! ```sh
 //! cargo build --release --bin cloudtrail-lake-forwarder
-//! cargo run --release --example cpu -- [--latency-ms 50] [--quick] [--only kinesis|sqs100|sqs10|share] [--instructions] [--floor runtime|sdk]
+//! cargo run --release --example cpu -- [--latency-ms 50] [--quick] [--only kinesis|sqs100|sqs10|share] [--instructions] [--floor runtime|sdk|plain]
 //! ```
 //!
 //! The release binary runs as the function process, through the real runtime loop (the Runtime
@@ -24,9 +24,9 @@
 //! cgroup part). Cold start at the share counts from spawning `sh`, which joins the group and
 //! then executes the function.
 //!
-//! `--floor runtime|sdk` runs `examples/floor.rs` in the function's place: only the parts the
-//! forwarder is built on (`lambda_runtime`'s loop; and the SDK's `PutAuditEvents` calls), none of
-//! its own work, so that the table says what an invocation costs before the forwarder does
+//! `--floor runtime|sdk|plain` runs `examples/floor.rs` in the function's place: only the parts
+//! the forwarder is built on (`lambda_runtime`'s loop; and the SDK's `PutAuditEvents` calls, with
+//! the forwarder's body or, `plain`, the SDK's own), none of its own work, so that the table says what an invocation costs before the forwarder does
 //! anything (`cargo build --release --example floor` first).
 //!
 //! `--instructions` runs the function under `valgrind --tool=callgrind` and prints instructions
@@ -95,7 +95,7 @@ async fn main() -> Result<(), Error> {
             "--quick" => quick = true,
             "--only" => only = Some(args.next().ok_or("--only needs a case")?),
             "--instructions" => instructions = true,
-            "--floor" => floor = Some(args.next().ok_or("--floor needs runtime or sdk")?),
+            "--floor" => floor = Some(args.next().ok_or("--floor needs runtime, sdk or plain")?),
             _ => {
                 return Err(format!("unknown argument {flag:?}; see the usage at the top of the file").into())
             }

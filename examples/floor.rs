@@ -4,7 +4,7 @@
 //!
 //! ```sh
 //! cargo build --release --bin cloudtrail-lake-forwarder --example floor
-//! cargo run --release --example cpu -- --floor runtime     # or --floor sdk
+//! cargo run --release --example cpu -- --floor runtime     # or --floor sdk, --floor plain
 //! ```
 //!
 //! `FLOOR=runtime`: `lambda_runtime`'s loop (the same layers as the forwarder's `main`, less the
@@ -14,6 +14,8 @@
 //! client and request body (`send::SdkChannel`), carrying events built once at start: no
 //! decoding, mapping, schema check or hashing of the batch's events, no rate limiter, no memory
 //! of ingested events, no logs or metrics. What the forwarder costs beyond this is its own work.
+//! `FLOOR=plain`: the same calls made the SDK's own way, its serialiser writing the body and its
+//! reader reading the answer, for comparison with the forwarder's.
 //!
 //! It is a benchmark tool, not a forwarder: it sends the same prepared event text under fresh
 //! ids whatever the batch holds.
@@ -43,6 +45,9 @@ struct Batch {
 struct Calls {
     channel: Arc<SdkChannel>,
     requests: Vec<Arc<Vec<Option<AuditEvent>>>>,
+    /// `FLOOR=plain`: the SDK's own call, its serialiser and reader, without the forwarder's
+    /// per-call customisation (its body and its response reader).
+    plain: Option<(aws_sdk_cloudtraildata::Client, String)>,
 }
 
 impl Calls {
@@ -51,6 +56,10 @@ impl Calls {
         for (request, first) in self.requests.iter().zip((0..records).step_by(MAX_EVENTS_PER_REQUEST)) {
             let count = (records - first).min(MAX_EVENTS_PER_REQUEST);
             let (channel, events) = (Arc::clone(&self.channel), Arc::clone(request));
+            if let Some((client, arn)) = self.plain.clone() {
+                replies.spawn(async move { plain_put(&client, &arn, &events[..count]).await });
+                continue;
+            }
             replies.spawn(async move { channel.put(events, (0..count).collect()).await });
         }
         while let Some(reply) = replies.join_next().await {
@@ -68,8 +77,9 @@ async fn main() -> Result<(), Error> {
     let mode = std::env::var("FLOOR").unwrap_or_default();
     let calls = match mode.as_str() {
         "runtime" => None,
-        "sdk" => Some(calls().await?),
-        _ => return Err(format!("FLOOR must be runtime or sdk, not {mode:?}").into()),
+        "sdk" => Some(calls(false).await?),
+        "plain" => Some(calls(true).await?),
+        _ => return Err(format!("FLOOR must be runtime, sdk or plain, not {mode:?}").into()),
     };
     let calls = &calls;
     let handler = service_fn(move |event: LambdaEvent<Batch>| async move {
@@ -82,7 +92,7 @@ async fn main() -> Result<(), Error> {
 }
 
 /// The SDK client as the forwarder's `main` builds it, and requests enough for 10,000 records.
-async fn calls() -> Result<Calls, Error> {
+async fn calls(plain: bool) -> Result<Calls, Error> {
     let arn = std::env::var("CHANNEL_ARN")?;
     let channel = ChannelArn::parse(&arn).ok_or("CHANNEL_ARN is not a channel ARN")?;
     let sdk_config = aws_config::defaults(BehaviorVersion::latest())
@@ -98,5 +108,29 @@ async fn calls() -> Result<Calls, Error> {
             .collect()
     };
     let requests = (0..100).map(|r| request(r).map(Arc::new)).collect::<Result<_, _>>()?;
-    Ok(Calls { channel: Arc::new(SdkChannel::new(client, channel.as_str(), None)), requests })
+    let plain = plain.then(|| (client.clone(), channel.as_str().to_owned()));
+    Ok(Calls { channel: Arc::new(SdkChannel::new(client, channel.as_str(), None)), requests, plain })
+}
+
+/// One `PutAuditEvents` call as the SDK makes it by itself; a refusal of any event counts as
+/// not stored.
+async fn plain_put(
+    client: &aws_sdk_cloudtraildata::Client,
+    arn: &str,
+    events: &[Option<AuditEvent>],
+) -> Reply {
+    use aws_sdk_cloudtraildata::types::AuditEvent as SdkEvent;
+    let input = events.iter().flatten().map(|event| {
+        SdkEvent::builder()
+            .id(&event.id)
+            .event_data(&event.event_data)
+            .event_data_checksum(&event.checksum)
+            .build()
+            .expect("id and eventData are set")
+    });
+    match client.put_audit_events().channel_arn(arn).set_audit_events(Some(input.collect())).send().await {
+        Ok(output) if output.failed().is_empty() => Reply::Answered(vec![Ok(()); events.len()]),
+        Ok(_) => Reply::Refused(send::retry::Failure::new("Refused", false)),
+        Err(error) => Reply::Refused(send::retry::classify(&error)),
+    }
 }
