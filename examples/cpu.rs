@@ -26,8 +26,9 @@
 //!
 //! `--floor runtime|sdk|plain` runs `examples/floor.rs` in the function's place: only the parts
 //! the forwarder is built on (`lambda_runtime`'s loop; and the SDK's `PutAuditEvents` calls, with
-//! the forwarder's body or, `plain`, the SDK's own), none of its own work, so that the table says what an invocation costs before the forwarder does
-//! anything (`cargo build --release --example floor` first).
+//! the forwarder's body or, `plain`, the SDK's own), none of its own work, so that the table
+//! says what an invocation costs before the forwarder does anything (`cargo build --release
+//! --example floor` first).
 //!
 //! `--instructions` runs the function under `valgrind --tool=callgrind` and prints instructions
 //! per invocation instead of CPU time: a count that repeats for the same binary and events
