@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use cloudtrail_data_stand_in::fixtures::audit_event_of_len;
-use cloudtrail_lake_forwarder::audit::{self, AuditEvent};
-use cloudtrail_lake_forwarder::batch;
-use cloudtrail_lake_forwarder::recent::{Key, RecentlyIngested, CAPACITY};
+use cloudtrail_lake_forwarder::dedupe::{Key, RecentlyIngested, CAPACITY};
+use cloudtrail_lake_forwarder::event::{self, AuditEvent};
+use cloudtrail_lake_forwarder::lambda::Source;
+use cloudtrail_lake_forwarder::send::plan;
 use cloudtrail_lake_forwarder::send::SendReport;
-use cloudtrail_lake_forwarder::source::Source;
-use cloudtrail_lake_forwarder::{metrics, Summary};
+use cloudtrail_lake_forwarder::{report::metrics, Summary};
 use divan::Bencher;
 
 fn main() {
@@ -22,7 +22,7 @@ const ARN: &str = "arn:aws:kinesis:us-east-1:123456789012:stream/s";
 
 fn key(i: usize) -> Key {
     let id = format!("4963567093412806740612094{i:031}");
-    let checksum = audit::checksum(&id);
+    let checksum = event::checksum(&id);
     Key::of(ARN, &AuditEvent { id, event_data: String::new(), checksum, encoded_len: 0 })
 }
 
@@ -37,21 +37,6 @@ fn remember_10000_in_a_full_memory(bencher: Bencher) {
     bencher.with_inputs(|| cold_keys(&mut next)).bench_local_refs(|keys| {
         divan::black_box(recent.seen(keys));
         recent.insert_all(keys.iter().flatten().copied());
-    });
-}
-
-/// The same, one key at a time, each under its own lock (how it was done before).
-#[divan::bench(sample_count = 20, sample_size = 1)]
-fn remember_10000_one_at_a_time(bencher: Bencher) {
-    let recent = full_memory();
-    let mut next = CAPACITY;
-    bencher.with_inputs(|| cold_keys(&mut next)).bench_local_refs(|keys| {
-        for key in keys.iter().flatten() {
-            divan::black_box(recent.contains(key));
-        }
-        for key in keys.iter().flatten() {
-            recent.insert(*key);
-        }
     });
 }
 
@@ -73,7 +58,7 @@ fn cold_keys(next: &mut usize) -> Vec<Option<Key>> {
 #[divan::bench]
 fn emf_document_of_10_records(bencher: Bencher) {
     let summary = Summary {
-        source: Some(Source::Sqs),
+        source: Source::Sqs,
         records: 10,
         ingested: 10,
         rejected: 0,
@@ -110,23 +95,22 @@ const FILLERS: [&str; 2] = ["x", "a\"b "];
 #[divan::bench(args = FILLERS, sample_count = 20)]
 fn escaped_len_of_10000_events(bencher: Bencher, filler: &str) {
     let texts = event_texts(filler);
-    bencher
-        .bench_local(|| texts.iter().map(|text| batch::escaped_len(divan::black_box(text))).sum::<usize>());
+    bencher.bench_local(|| texts.iter().map(|text| plan::escaped_len(divan::black_box(text))).sum::<usize>());
 }
 
 /// Writing the same events into request bodies, 100 to a body.
 #[divan::bench(args = FILLERS, sample_count = 20)]
 fn write_10000_events_into_bodies(bencher: Bencher, filler: &str) {
     let texts = event_texts(filler);
-    let checksum = audit::checksum("{}");
+    let checksum = event::checksum("{}");
     let id = "49635670934128067406120940000000000000";
     bencher.bench_local(|| {
         texts
             .chunks(100)
             .map(|chunk| {
-                let len = chunk.iter().map(|text| batch::encoded_event_len(id, text)).sum();
+                let len = chunk.iter().map(|text| plan::encoded_event_len(id, text)).sum();
                 let events = chunk.iter().map(|text| (id, text.as_str(), checksum.as_str()));
-                batch::write_body(events, batch::request_len(chunk.len(), len)).len()
+                plan::write_body(events, plan::request_len(chunk.len(), len)).len()
             })
             .sum::<usize>()
     });

@@ -1,18 +1,24 @@
-//! The pure stages on one core: read the Lambda event's JSON, decode it, take events out of
-//! their envelopes and map each to an audit event (schema check and SHA-256 checksum) with the
-//! handler's own [`prepare`], and pack the requests. `cargo bench --bench pipeline` prints time
-//! and throughput in bytes of event data (for CloudWatch Logs, of the log events' messages);
-//! the target is 200 MB/s or more.
+//! An invocation without the network, on one core: read the Lambda event's JSON, then the
+//! handler's own [`Forwarder::forward`]: decode the batch, take events out of their envelopes,
+//! map each to an audit event (schema check and SHA-256 checksum), pack the requests and write
+//! their bodies, over a channel in memory that takes every event at once, on paused time so
+//! that the rate limiter's pacing costs nothing. `cargo bench --bench pipeline` prints time and
+//! throughput in bytes of event data (for CloudWatch Logs, of the log events' messages).
 
 use base64::Engine as _;
 use cloudtrail_data_stand_in::fixtures::{audit_event_of_len, cloudwatch_logs_data};
 use cloudtrail_lake_forwarder::config::{ChannelArn, Config};
-use cloudtrail_lake_forwarder::incoming::IncomingEvent;
-use cloudtrail_lake_forwarder::intake::Intake;
-use cloudtrail_lake_forwarder::{batch, prepare};
+use cloudtrail_lake_forwarder::lambda::event::IncomingEvent;
+use cloudtrail_lake_forwarder::Forwarder;
 use divan::counter::BytesCount;
 use divan::Bencher;
 use serde_json::{json, Value};
+
+#[path = "../tests/common/memory.rs"]
+#[allow(dead_code)]
+mod memory;
+
+use memory::MemoryChannel;
 
 fn main() {
     divan::main();
@@ -69,24 +75,27 @@ fn sqs_event(records: usize, len: usize) -> (Value, u64) {
     (json!({ "Records": records }), bytes)
 }
 
-/// Read the event as the runtime hands it over, then the handler's own pure chain
-/// ([`prepare`]: decode and map) and the packing; returns the request count.
-fn prepare_and_pack(event: &[u8], intake: &Intake) -> usize {
+/// Reads the event as the runtime hands it over and forwards it; returns how many events the
+/// channel was sent.
+fn forward(runtime: &tokio::runtime::Runtime, forwarder: Forwarder<MemoryChannel>, event: &[u8]) -> usize {
     let incoming: IncomingEvent = serde_json::from_slice(event).expect("a JSON event");
-    let prepared = prepare(incoming, intake).expect("a valid batch");
-    let events = prepared.events.iter().enumerate().filter_map(|(i, event)| {
-        let event = event.as_ref()?;
-        Some((i, event.id.as_str(), event.encoded_len))
-    });
-    batch::pack(events).len()
+    let (_, summary) = runtime.block_on(forwarder.forward(incoming, None)).expect("a valid batch");
+    summary.expect("a batch with records").send.events_sent
 }
 
 fn run(bencher: Bencher, (event, bytes): (Value, u64)) {
     let text = event.to_string().into_bytes();
     let channel =
         ChannelArn::parse("arn:aws:cloudtrail:us-east-1:123456789012:channel/bench").expect("an ARN");
-    let intake = Intake::of(&Config::for_channel(channel));
-    bencher.counter(BytesCount::new(bytes)).bench_local(|| prepare_and_pack(&text, &intake));
+    let config = Config::for_channel(channel);
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap();
+    // A new forwarder for each run (made outside the timing), so its memory of ingested events
+    // never skips one.
+    bencher
+        .counter(BytesCount::new(bytes))
+        .with_inputs(|| Forwarder::with_channel(MemoryChannel::accepting(), &config))
+        .bench_local_values(|forwarder| forward(&runtime, forwarder, &text));
 }
 
 #[divan::bench(args = [1, 100, 10_000])]

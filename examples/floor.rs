@@ -24,9 +24,9 @@
 use std::sync::Arc;
 
 use aws_config::{BehaviorVersion, Region};
-use cloudtrail_lake_forwarder::audit::{self, AuditEvent};
-use cloudtrail_lake_forwarder::batch::MAX_EVENTS_PER_REQUEST;
 use cloudtrail_lake_forwarder::config::ChannelArn;
+use cloudtrail_lake_forwarder::event::{self, AuditEvent};
+use cloudtrail_lake_forwarder::send::plan::MAX_EVENTS_PER_REQUEST;
 use cloudtrail_lake_forwarder::send::{self, Channel, Reply, SdkChannel};
 use lambda_runtime::layers::TracingLayer;
 use lambda_runtime::{service_fn, Error, LambdaEvent, Runtime};
@@ -105,7 +105,7 @@ async fn calls(plain: bool) -> Result<Calls, Error> {
     let event_data = cloudtrail_data_stand_in::fixtures::audit_event_of_len(0, 700, "x");
     let request = |r: usize| -> Result<Vec<Option<AuditEvent>>, Error> {
         (0..MAX_EVENTS_PER_REQUEST)
-            .map(|i| Ok(Some(audit::schema_event(format!("floor-{r}-{i}"), event_data.clone())?)))
+            .map(|i| Ok(Some(event::schema_event(format!("floor-{r}-{i}"), event_data.clone())?)))
             .collect()
     };
     let requests = (0..100).map(|r| request(r).map(Arc::new)).collect::<Result<_, _>>()?;

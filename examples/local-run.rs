@@ -12,8 +12,8 @@ use aws_sdk_cloudtraildata::config::{BehaviorVersion, Credentials, Region};
 use cloudtrail_data_stand_in::cloudtrail::{ACCESS_KEY_ID, SECRET_ACCESS_KEY};
 use cloudtrail_data_stand_in::{Settings, StandIn};
 use cloudtrail_lake_forwarder::config::{ChannelArn, Config};
-use cloudtrail_lake_forwarder::incoming::IncomingEvent;
-use cloudtrail_lake_forwarder::mapping::Mapping;
+use cloudtrail_lake_forwarder::lambda::event::IncomingEvent;
+use cloudtrail_lake_forwarder::prepare::mapping::Mapping;
 use cloudtrail_lake_forwarder::{send, Forwarder};
 use lambda_runtime::{Context, LambdaEvent};
 

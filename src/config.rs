@@ -9,8 +9,8 @@ use std::fmt;
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 
-use crate::envelope::EnvelopeSetting;
-use crate::mapping::{Mapping, MappingError};
+use crate::prepare::envelope::EnvelopeSetting;
+use crate::prepare::mapping::{Mapping, MappingError};
 
 /// How many `PutAuditEvents` requests one invocation keeps in flight when the variable is unset.
 ///

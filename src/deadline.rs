@@ -92,6 +92,168 @@ pub fn may_prepare(deadline: Instant, now: Instant, next: Duration, preparation:
     send_until(deadline, then, preparation) > then
 }
 
+/// How the time a part of a batch took to prepare counts towards the time kept for finishing
+/// ([`send_until`]), the same for deciding when preparing stops and when sending
+/// stops.
+#[derive(Debug, Clone, Copy)]
+pub struct Counting {
+    /// How many times this part's records the answer is built for: a first part stands for the
+    /// whole batch, its preparation for the batch's.
+    pub scale: f64,
+    /// The least preparation a batch sent in parts counts ([`PREPARATION_FLOOR_PER_RECORD`]).
+    pub floor: Duration,
+}
+
+impl Counting {
+    pub fn counted(self, preparation: Duration) -> Duration {
+        preparation.mul_f64(self.scale).max(self.floor)
+    }
+}
+
+/// Until when an invocation may go on preparing records: Lambda's deadline, and how the
+/// preparation counts.
+#[derive(Debug, Clone, Copy)]
+pub struct PrepareBy {
+    pub deadline: Instant,
+    /// What the batch took to prepare before this part began (decoding it, earlier parts).
+    pub earlier: Duration,
+    pub counting: Counting,
+}
+
+impl PrepareBy {
+    /// The preparation counted for finishing when `spent` of it is this part's.
+    pub fn counted(&self, spent: Duration) -> Duration {
+        self.counting.counted(self.earlier + spent)
+    }
+}
+
+/// How many plain records are prepared between two looks at the clock.
+const RECORDS_PER_LOOK: u32 = 8;
+
+/// A record whose payload is this large, or that may unpack into many events, is looked at
+/// before and after on its own.
+pub const HEAVY_RECORD_BYTES: usize = 64 * 1024;
+
+/// Watches one thread's preparation against [`PrepareBy`]. At each look it asks whether the
+/// records until the next look (one heavy record, or [`RECORDS_PER_LOOK`] plain ones), each as
+/// slow as the slowest of its kind so far, would still leave time to answer
+/// ([`deadline::may_prepare`]); once not, preparing stops for good. Before any record is done
+/// nothing is known of their time, so the first look stops only a deadline already at hand.
+pub struct Stopwatch {
+    by: PrepareBy,
+    began: Instant,
+    looked: Instant,
+    /// Records begun since the last look; 0 only before the first.
+    since_look: u32,
+    /// Whether the record begun since the last look is a heavy one.
+    heavy_since_look: bool,
+    /// The most a plain record took, on average over the records between two looks.
+    slowest_plain: Duration,
+    /// The most a heavy record took.
+    slowest_heavy: Duration,
+    stopped: bool,
+}
+
+impl Stopwatch {
+    pub fn new(by: PrepareBy) -> Stopwatch {
+        let now = Instant::now();
+        Stopwatch {
+            by,
+            began: now,
+            looked: now,
+            since_look: 0,
+            heavy_since_look: false,
+            slowest_plain: Duration::ZERO,
+            slowest_heavy: Duration::ZERO,
+            stopped: false,
+        }
+    }
+
+    /// Whether the next record may still be prepared; `heavy` when it is large or may unpack
+    /// into many events ([`HEAVY_RECORD_BYTES`]).
+    pub fn may_prepare(&mut self, heavy: bool) -> bool {
+        if self.stopped {
+            return false;
+        }
+        let look =
+            heavy || self.heavy_since_look || self.since_look == 0 || self.since_look >= RECORDS_PER_LOOK;
+        if look {
+            let now = Instant::now();
+            if self.since_look > 0 {
+                let each = (now - self.looked) / self.since_look;
+                let slowest =
+                    if self.heavy_since_look { &mut self.slowest_heavy } else { &mut self.slowest_plain };
+                *slowest = (*slowest).max(each);
+            }
+            let next = match heavy {
+                true => self.slowest_heavy.max(self.slowest_plain),
+                false => self.slowest_plain * RECORDS_PER_LOOK,
+            };
+            let preparation = self.by.counted(now - self.began + next);
+            if !may_prepare(self.by.deadline, now, next, preparation) {
+                self.stopped = true;
+                return false;
+            }
+            self.looked = now;
+            self.since_look = 0;
+            self.heavy_since_look = heavy;
+        }
+        self.since_look += 1;
+        true
+    }
+}
+
+/// The least preparation time a record of a batch sent in parts is taken to stand for when a
+/// part decides how long it may send. Set with the 128 MB test of a hung service
+/// (`tests/cpu_share.rs`, release build): with 60 µs the 10,000-message batch was answered
+/// about 390 ms before the deadline, with 100 µs about 590 ms, as it was before batches went in
+/// parts; for 10,000 records it keeps back half a second more only when the service is too slow
+/// for the batch anyway.
+pub const PREPARATION_FLOOR_PER_RECORD: Duration = Duration::from_micros(100);
+
+/// The clock one part of a batch prepares and sends by: Lambda's deadline, and how the part's
+/// preparation counts towards the time kept for finishing.
+#[derive(Debug, Clone, Copy)]
+pub struct PartClock {
+    deadline: Option<Instant>,
+    counting: Counting,
+}
+
+impl PartClock {
+    /// Until when the part may go on preparing records, `earlier` having been spent on the
+    /// batch before it began (decoding it, earlier parts); `None` when no deadline is known.
+    pub fn prepare_by(self, earlier: Duration) -> Option<PrepareBy> {
+        self.deadline.map(|deadline| PrepareBy { deadline, earlier, counting: self.counting })
+    }
+
+    /// When the part must stop sending, the batch having taken `preparation` to prepare so far.
+    pub fn send_until(self, preparation: Duration) -> Option<Instant> {
+        let preparation = self.counting.counted(preparation);
+        self.deadline.map(|deadline| send_until(deadline, Instant::now(), preparation))
+    }
+}
+
+/// The clocks of a batch of `total` records whose first part holds `first`: `(first part, the
+/// rest)`.
+///
+/// Sending keeps back time for finishing in proportion to the preparation, and, when the batch
+/// goes in parts, never less than [`PREPARATION_FLOOR_PER_RECORD`]: at 128 MB the cgroup lets a
+/// short burst of CPU run unthrottled, so a part's preparation can look many times faster than
+/// the batch's, and the answer is built for the whole batch. The first part counts as if the
+/// whole batch were prepared at its pace. Preparing stops short of the deadline too, counting
+/// its time as sending will: a batch that goes whole (FIFO, gzip, KPL) is prepared before its
+/// first request, and at 128 MB that can take longer than the time Lambda gives; the records
+/// left are answered as not ingested, not late.
+pub fn part_clocks(deadline: Option<Instant>, total: usize, first: usize) -> (PartClock, PartClock) {
+    let floor = match first < total {
+        true => PREPARATION_FLOOR_PER_RECORD * total as u32,
+        false => Duration::ZERO,
+    };
+    let head = Counting { scale: total as f64 / first.max(1) as f64, floor };
+    let tail = Counting { scale: 1.0, floor };
+    (PartClock { deadline, counting: head }, PartClock { deadline, counting: tail })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,5 +311,84 @@ mod tests {
             lambda_deadline(1_764_129_600_250, 1_764_129_600_000, now),
             Some(now + Duration::from_millis(250))
         );
+    }
+
+    /// Preparing a whole batch by `deadline`, with nothing prepared before.
+    fn alone_until(deadline: Instant) -> PrepareBy {
+        let counting = Counting { scale: 1.0, floor: Duration::ZERO };
+        PrepareBy { deadline, earlier: Duration::ZERO, counting }
+    }
+
+    #[test]
+    fn what_comes_before_the_next_look_is_begun_only_with_time_to_answer_after_it() {
+        // Plain records, and heavy ones (a gzip record: it may unpack into many events).
+        let (plain, heavy) = (false, true);
+        let ms = Duration::from_millis;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut stopwatch = Stopwatch::new(alone_until(deadline));
+        // Time passing for the stopwatch: everything it knows moves back.
+        let pass = |stopwatch: &mut Stopwatch, time: Duration| {
+            stopwatch.by.deadline -= time;
+            stopwatch.began -= time;
+            stopwatch.looked -= time;
+        };
+        assert!(stopwatch.may_prepare(plain), "the first record, nothing known yet");
+        for _ in 1..8 {
+            assert!(stopwatch.may_prepare(plain));
+        }
+        // The eight plain records took 1.4 s: the next eight would take as long, and 7.2 s would
+        // still be left then, with 1.9 s kept for the answer.
+        pass(&mut stopwatch, ms(1_400));
+        assert!(stopwatch.may_prepare(plain), "8.6 s left, 1.4 s for the next eight");
+        assert!((175..300).contains(&stopwatch.slowest_plain.as_millis()), "{:?}", stopwatch.slowest_plain);
+        assert!(stopwatch.may_prepare(heavy), "a gzip record is looked at before it");
+        // The gzip record took 3 s: plain records are still judged by their own pace.
+        pass(&mut stopwatch, ms(3_000));
+        assert!(stopwatch.may_prepare(plain), "5.6 s left, 1.4 s for the next eight plain");
+        assert!(
+            (3_000..3_200).contains(&stopwatch.slowest_heavy.as_millis()),
+            "{:?}",
+            stopwatch.slowest_heavy
+        );
+        // Another gzip record, as slow, would leave 2.6 s against 3.7 s for finishing and 0.26 s.
+        assert!(!stopwatch.may_prepare(heavy), "5.6 s left, 3 s for the next gzip record");
+        assert!(!stopwatch.may_prepare(plain), "once stopped, preparing stays stopped");
+
+        // With 1.6 s left after eight records in 1.4 s, one more would fit; the eight begun
+        // before the next look would not.
+        let deadline = Instant::now() + Duration::from_secs(3);
+        let mut stopwatch = Stopwatch::new(alone_until(deadline));
+        for _ in 0..8 {
+            assert!(stopwatch.may_prepare(plain));
+        }
+        pass(&mut stopwatch, ms(1_400));
+        assert!(!stopwatch.may_prepare(plain), "1.6 s left, 1.4 s for the next eight");
+
+        // A part that stands for a batch four times its size counts its preparation so, and a
+        // batch sent in parts counts at least its floor: either can leave no time for a record.
+        let by = PrepareBy {
+            deadline: Instant::now() + Duration::from_secs(3),
+            earlier: ms(1_500),
+            counting: Counting { scale: 4.0, floor: ms(100) },
+        };
+        assert_eq!(by.counted(ms(250)), ms(7_000));
+        assert!(!Stopwatch::new(by).may_prepare(plain), "6 s counted: 3 s kept of 3 s");
+        let alone = PrepareBy { counting: Counting { scale: 1.0, ..by.counting }, ..by };
+        assert!(Stopwatch::new(alone).may_prepare(plain), "1.5 s counted: 0.75 s kept");
+        let floored = PrepareBy { counting: Counting { floor: Duration::from_secs(6), scale: 1.0 }, ..by };
+        assert!(!Stopwatch::new(floored).may_prepare(plain), "a floor of 6 s: 3 s kept");
+    }
+
+    #[test]
+    fn a_heavy_record_is_looked_at_before_and_after_on_its_own() {
+        let deadline = Instant::now() + Duration::from_secs(600);
+        let mut stopwatch = Stopwatch::new(alone_until(deadline));
+        assert!(stopwatch.may_prepare(false));
+        assert!(!stopwatch.heavy_since_look);
+        assert!(stopwatch.may_prepare(true));
+        assert!(stopwatch.heavy_since_look, "looked at before the heavy record");
+        assert_eq!(stopwatch.since_look, 1);
+        assert!(stopwatch.may_prepare(false));
+        assert!(!stopwatch.heavy_since_look, "and again after it");
     }
 }

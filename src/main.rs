@@ -8,8 +8,8 @@
 
 use aws_config::{BehaviorVersion, Region};
 use cloudtrail_lake_forwarder::config::Config;
-use cloudtrail_lake_forwarder::incoming::IncomingEvent;
-use cloudtrail_lake_forwarder::reading::ReadEventLayer;
+use cloudtrail_lake_forwarder::lambda::event::IncomingEvent;
+use cloudtrail_lake_forwarder::lambda::read::ReadEventLayer;
 use cloudtrail_lake_forwarder::{logging, send, Forwarder};
 use lambda_runtime::layers::TracingLayer;
 use lambda_runtime::{service_fn, LambdaEvent, Runtime};

@@ -1,5 +1,5 @@
 //! What became of each record in one invocation: ingested, rejected, failed at the service, or
-//! held back. The rules that decide holds and answers live in [`crate::ordering`].
+//! held back. The rules that decide holds and answers live in [`crate::lambda::ordering`].
 
 use std::fmt;
 
@@ -80,4 +80,27 @@ impl fmt::Display for Hold {
             }
         })
     }
+}
+
+/// One outcome per record from its units' outcomes: a record is ingested when all its units
+/// are (a record of none, a control message, is done); otherwise its outcome is that of its
+/// first unit not ingested (`None`, not confirmed, when that unit was never decided).
+///
+/// ```
+/// use cloudtrail_lake_forwarder::outcome::fold_outcomes;
+/// use cloudtrail_lake_forwarder::outcome::Outcome;
+/// let failed = Some(Outcome::Failed { code: "InvalidData".into(), transient: false });
+/// let units = [Some(Outcome::Ingested), failed.clone(), Some(Outcome::Ingested)];
+/// assert_eq!(fold_outcomes(3, &[0, 0, 2], &units), [failed, Some(Outcome::Ingested), Some(Outcome::Ingested)]);
+/// ```
+pub fn fold_outcomes(records: usize, owner: &[usize], outcomes: &[Option<Outcome>]) -> Vec<Option<Outcome>> {
+    let mut folded = vec![Some(Outcome::Ingested); records];
+    let mut failed = vec![false; records];
+    for (&record, outcome) in owner.iter().zip(outcomes) {
+        if !failed[record] && !matches!(outcome, Some(Outcome::Ingested)) {
+            folded[record] = outcome.clone();
+            failed[record] = true;
+        }
+    }
+    folded
 }

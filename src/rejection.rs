@@ -1,14 +1,14 @@
 //! Why a record is not sent: one reason per rule it broke, made where the rule is checked
-//! (reading the record in [`crate::source`], taking it out of its envelope in
-//! [`crate::envelope`], mapping it in [`crate::mapping`], checking the schema in
-//! [`crate::audit`]).
+//! (reading the record in [`crate::lambda`], taking it out of its envelope in
+//! [`crate::prepare::envelope`], mapping it in [`crate::prepare::mapping`], checking the schema in
+//! [`crate::event`]).
 //!
 //! Every message names the rule and, where it helps, a position or a length, never the
 //! record's content, so a rejection can always be logged.
 
 use std::fmt;
 
-use crate::batch::MAX_REQUEST_BYTES;
+use crate::send::plan::MAX_REQUEST_BYTES;
 
 /// Why a record is not sent. The message names the rule, never the record's content.
 #[derive(Debug, Clone, PartialEq, Eq)]

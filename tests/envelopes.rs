@@ -6,7 +6,7 @@ mod common;
 use std::sync::Arc;
 
 use cloudtrail_data_stand_in::StandIn;
-use cloudtrail_lake_forwarder::mapping::Mapping;
+use cloudtrail_lake_forwarder::prepare::mapping::Mapping;
 use cloudtrail_lake_forwarder::{Answer, Forwarder};
 use common::*;
 use serde_json::{json, Value};
@@ -159,7 +159,7 @@ async fn a_refused_log_event_reports_its_record_and_only_it_is_sent_again() {
 async fn a_pinned_envelope_rejects_records_outside_it_and_sends_the_rest() {
     let stand_in = stand_in().await;
     let mut config = config(&stand_in);
-    config.envelope = cloudtrail_lake_forwarder::envelope::EnvelopeSetting::parse("sns").unwrap();
+    config.envelope = cloudtrail_lake_forwarder::prepare::envelope::EnvelopeSetting::parse("sns").unwrap();
     let sns = json!({"Type": "Notification", "MessageId": "n-1", "TopicArn": "arn:aws:sns:us-east-1:123456789012:t", "Message": audit_json("s")});
     let batch = records(vec![sqs_record("plain", &audit_json("p")), sqs_record("sns", &sns.to_string())]);
     let answer = forward(&forwarder_with(&stand_in, &config), batch).await;
@@ -171,7 +171,8 @@ async fn a_pinned_envelope_rejects_records_outside_it_and_sends_the_rest() {
 #[tokio::test]
 async fn records_past_the_invocations_event_bytes_wait_for_a_later_delivery_and_then_get_in() {
     // Four CloudWatch Logs records of 70 log events of 90 kB: 6.3 MB of events each, so the
-    // fourth starts after 18.9 MB, past the 16 MiB one invocation takes out of its envelopes.
+    // third would carry the invocation to 18.9 MB, past the 16 MiB one invocation takes out of
+    // its envelopes: it and the fourth wait.
     let stand_in = stand_in().await;
     let forwarder = forwarder(&stand_in);
     let record = |n: usize| {
@@ -191,17 +192,20 @@ async fn records_past_the_invocations_event_bytes_wait_for_a_later_delivery_and_
         .forward(incoming(records((1..=4).map(record).collect())), None)
         .await
         .expect("a readable batch");
-    assert_eq!(reported(&answer), [sequence_number(4)], "the fourth record is left for later, not dropped");
-    assert_eq!(stand_in.stored().len(), 3 * 70);
+    let summary = summary.expect("a batch with records");
+    assert_eq!(reported(&answer), [sequence_number(3)], "the third record is left for later, not dropped");
+    assert_eq!(stand_in.stored().len(), 2 * 70);
+    let taken: usize = stand_in.stored().iter().map(|event| event.event_data.len()).sum();
+    assert!(taken <= 16 * 1024 * 1024, "{taken} bytes of events taken");
     assert_eq!(
         (summary.ingested, summary.send.events_ingested),
-        (3, 3 * 70),
+        (2, 2 * 70),
         "records and events counted apart"
     );
-    assert_eq!(summary.failures.get("OverBudget"), Some(&1));
+    assert_eq!(summary.failures.get("OverBudget"), Some(&2));
 
     // Lambda resumes the shard at the reported record.
-    let answer = forward(&forwarder, records(vec![record(4)])).await;
+    let answer = forward(&forwarder, records(vec![record(3), record(4)])).await;
     assert_eq!(reported(&answer), Vec::<String>::new());
     assert_eq!(stand_in.stored().len(), 4 * 70);
 }

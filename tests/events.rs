@@ -9,7 +9,7 @@ mod common;
 use std::path::Path;
 use std::sync::Arc;
 
-use cloudtrail_lake_forwarder::mapping::Mapping;
+use cloudtrail_lake_forwarder::prepare::mapping::Mapping;
 use serde_json::Value;
 
 /// Each sample and the number of audit events the stand-in stores from it.

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use cloudtrail_data_stand_in::cloudtrail::MAX_BODY_BYTES;
 use cloudtrail_data_stand_in::{Fault, Settings, StandIn};
-use cloudtrail_lake_forwarder::{audit, batch, Answer};
+use cloudtrail_lake_forwarder::{event, send::plan, Answer};
 use common::*;
 use serde_json::{json, Value};
 use tokio::time::Instant;
@@ -71,17 +71,14 @@ async fn forty_60kb_records_never_exceed_a_megabyte_and_the_sizes_are_byte_exact
     assert_eq!(reported(&answer), Vec::<String>::new());
     let requests = stand_in.requests();
     assert!(requests.iter().all(|request| request.body_len <= MAX_BODY_BYTES), "{requests:?}");
-    let encoded: Vec<usize> = bodies
-        .iter()
-        .enumerate()
-        .map(|(i, body)| batch::encoded_event_len(&format!("m-{i}"), body))
-        .collect();
-    let fewest = batch::request_len(40, encoded.iter().sum()).div_ceil(batch::MAX_REQUEST_BYTES);
+    let encoded: Vec<usize> =
+        bodies.iter().enumerate().map(|(i, body)| plan::encoded_event_len(&format!("m-{i}"), body)).collect();
+    let fewest = plan::request_len(40, encoded.iter().sum()).div_ceil(plan::MAX_REQUEST_BYTES);
     assert!(requests.len() <= fewest + 1, "{} requests, {fewest} would do", requests.len());
     // The packer's arithmetic matches what the SDK really sent, byte for byte.
     for request in &requests {
         let events: usize = request.ids.iter().map(|id| encoded[id[2..].parse::<usize>().unwrap()]).sum();
-        assert_eq!(request.body_len, batch::request_len(request.ids.len(), events));
+        assert_eq!(request.body_len, plan::request_len(request.ids.len(), events));
     }
     assert_eq!(requests.iter().map(|request| request.ids.len()).sum::<usize>(), 40);
 }
@@ -175,6 +172,7 @@ async fn a_service_that_keeps_failing_gets_every_record_reported_before_the_dead
     let deadline = Instant::now() + Duration::from_secs(3);
     let (answer, summary) =
         forwarder(&stand_in).forward(incoming(sqs_batch(3)), Some(deadline)).await.unwrap();
+    let summary = summary.expect("a batch with records");
 
     assert!(Instant::now() < deadline);
     assert_eq!(reported(&answer), ["m-0", "m-1", "m-2"]);
@@ -323,7 +321,7 @@ async fn events_that_are_not_batches_fail_the_invocation_with_a_reason() {
 async fn the_checksum_sent_is_the_sha256_of_the_event_data() {
     // The stand-in fails an event whose checksum does not match, so a clean answer proves it;
     // this pins the encoding against openssl's output for the same text.
-    assert_eq!(audit::checksum("{\"a\":1}"), "AVq9f1zFei3ZS3WQ8ErYCEJzkF7jPsXOvq5iJ2qX+GI=");
+    assert_eq!(event::checksum("{\"a\":1}"), "AVq9f1zFei3ZS3WQ8ErYCEJzkF7jPsXOvq5iJ2qX+GI=");
     let stand_in = stand_in().await;
     assert_eq!(reported(&forward(&stand_in, sqs_batch(2)).await), Vec::<String>::new());
 }
@@ -390,6 +388,7 @@ async fn confirmations_are_kept_when_a_retry_hangs_until_the_deadline() {
     let deadline = Instant::now() + Duration::from_secs(3);
     let (answer, summary) =
         forwarder(&stand_in).forward(incoming(sqs_batch(10)), Some(deadline)).await.unwrap();
+    let summary = summary.expect("a batch with records");
 
     assert!(Instant::now() < deadline, "answered in time");
     assert_eq!(reported(&answer), ["m-9"]);
@@ -428,6 +427,7 @@ async fn a_channel_that_refuses_every_request_alike_costs_a_bounded_number_of_re
         stand_in.refuse_requests_containing(&format!("m-{i}"), "ValidationException");
     }
     let (answer, summary) = forwarder(&stand_in).forward(incoming(batch), None).await.unwrap();
+    let summary = summary.expect("a batch with records");
 
     assert_eq!(reported(&answer).len(), 2_000);
     // The first request is refused, then both of its halves alike: splitting and the batch stop.
@@ -447,6 +447,7 @@ async fn the_same_message_twice_in_a_batch_is_sent_once_and_both_are_answered_by
     ]);
     stand_in.fail_event("m-3", "InvalidData", 1);
     let (answer, summary) = forwarder(&stand_in).forward(incoming(event), None).await.unwrap();
+    let summary = summary.expect("a batch with records");
 
     let stored: Vec<String> = stand_in.stored().into_iter().map(|event| event.id).collect();
     assert_eq!(stored, ["m-1", "m-2"]);
@@ -469,6 +470,7 @@ async fn a_throttle_episode_of_twelve_seconds_ends_with_every_record_ingested_in
     let started = Instant::now();
     let deadline = started + Duration::from_secs(60);
     let (answer, summary) = forwarder(&stand_in).forward(incoming(event), Some(deadline)).await.unwrap();
+    let summary = summary.expect("a batch with records");
 
     assert_eq!(reported(&answer), Vec::<String>::new());
     assert_eq!(stand_in.stored().len(), 500);
@@ -491,6 +493,7 @@ async fn a_message_repeated_across_the_parts_of_a_batch_is_sent_once_and_answere
     messages[260] = messages[10].clone();
     let event = records(messages.iter().map(|(id, body)| sqs_record(id, body)).collect());
     let (answer, summary) = forwarder(&stand_in).forward(incoming(event), None).await.unwrap();
+    let summary = summary.expect("a batch with records");
 
     // The answer names a message once, however many times the batch holds it.
     assert_eq!(reported(&answer), ["m-10"]);
@@ -516,6 +519,7 @@ async fn behind_a_transient_kinesis_failure_in_the_first_part_the_second_part_is
     );
     let deadline = Instant::now() + Duration::from_millis(2500);
     let (answer, summary) = forwarder(&stand_in).forward(incoming(event), Some(deadline)).await.unwrap();
+    let summary = summary.expect("a batch with records");
 
     assert_eq!(reported(&answer), [sequence_number(70)]);
     assert!(stand_in

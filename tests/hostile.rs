@@ -1,46 +1,57 @@
 //! Hostile input: whatever a record holds, decoding and mapping never panic, a bad record never
 //! fails the batch, and every record that is not ingested is named in the answer.
 //!
-//! Properties run over the pure stages (decode, map, answer) with generated records; the
-//! table at the end sends the nastiest shapes through the real forwarder and the stand-in.
+//! Properties run generated records through the forwarder's own `forward` over a channel in
+//! memory, and through a record's stage ([`Intake::audit_events`]) where the events inside one
+//! record are the point; the table at the end sends the nastiest shapes through the real SDK
+//! client and the stand-in.
 
 mod common;
 
-use cloudtrail_lake_forwarder::answer::answer;
 use cloudtrail_lake_forwarder::config::Config;
-use cloudtrail_lake_forwarder::intake::Intake;
-use cloudtrail_lake_forwarder::mapping::Mapping;
-use cloudtrail_lake_forwarder::outcome::Outcome;
-use cloudtrail_lake_forwarder::prepare;
+use cloudtrail_lake_forwarder::lambda::{self, EventError};
+use cloudtrail_lake_forwarder::prepare::mapping::Mapping;
+use cloudtrail_lake_forwarder::prepare::part::MAX_EVENTS_PER_INVOCATION;
+use cloudtrail_lake_forwarder::prepare::Intake;
 use cloudtrail_lake_forwarder::rejection::Rejection;
-use cloudtrail_lake_forwarder::source::EventError;
+use cloudtrail_lake_forwarder::Answer;
+use common::memory::{memory_forwarder, MemoryChannel};
 use common::*;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-/// Runs the product's pure chain ([`prepare`]) on `event`, takes every event it would send as
-/// failed at the service, and returns the answer's identifiers and the records' identifiers.
-fn answer_if_nothing_lands(event: Value) -> (Vec<String>, Vec<String>) {
-    let prepared = prepare(incoming(event), &intake()).expect("a list of records always decodes");
-    let outcomes: Vec<Option<Outcome>> = prepared
-        .events
-        .iter()
-        .zip(&prepared.outcomes)
-        .map(|(event, outcome)| match (event, outcome) {
-            (_, Some(decided)) => Some(decided.clone()),
-            (Some(event), None) => {
-                assert!(!event.id.is_empty() && event.id.len() <= 128);
-                Some(Outcome::Failed { code: "InternalFailure".into(), transient: true })
-            }
-            (None, None) => panic!("a unit with neither an event nor an outcome"),
-        })
-        .collect();
-    let outcomes = prepared.record_outcomes(&outcomes);
-    let (answer, _) =
-        answer(prepared.source, &prepared.records, &outcomes).expect("every record here has an identifier");
-    let named = answer.item_identifiers().into_iter().map(str::to_owned).collect();
-    let all = prepared.records.iter().map(|record| record.label().to_owned()).collect();
-    (named, all)
+/// Forwards `event` through a forwarder whose channel takes every event, on a runtime of its
+/// own (proptest's cases are synchronous), as the handler does with no deadline.
+fn forward(event: Value, channel: MemoryChannel) -> (Result<Answer, EventError>, Vec<String>) {
+    let (forwarder, sent) = memory_forwarder(channel, &Config::for_channel(channel_arn()));
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    let answer = runtime.block_on(forwarder.forward(incoming(event), None)).map(|(answer, _)| answer);
+    let ids = sent.lock().unwrap().iter().map(|event| event.id.clone()).collect();
+    (answer, ids)
+}
+
+fn channel_arn() -> cloudtrail_lake_forwarder::config::ChannelArn {
+    channel(CHANNEL_ARN)
+}
+
+/// Forwards `event` through a channel that refuses every event, and returns the answer's
+/// identifiers; every id sent fits the service's id rule.
+fn answer_if_nothing_lands(event: Value) -> Vec<String> {
+    let (answer, ids) = forward(event, MemoryChannel::refusing("InvalidData"));
+    for id in ids {
+        assert!(!id.is_empty() && id.len() <= 128, "{id}");
+    }
+    reported(&answer.expect("every record here has an identifier"))
+}
+
+/// Each record's identifier, as the event gives it.
+fn identifiers(event: &Value) -> Vec<String> {
+    let records = event["Records"].as_array().unwrap();
+    let identifier = |record: &Value| match record["eventSource"].as_str() {
+        Some("aws:kinesis") => record["kinesis"]["sequenceNumber"].as_str().unwrap().to_owned(),
+        _ => record["messageId"].as_str().unwrap().to_owned(),
+    };
+    records.iter().map(identifier).collect()
 }
 
 /// JSON-ish text: valid events, their broken neighbours and plain noise.
@@ -74,23 +85,24 @@ proptest! {
     #[test]
     fn any_sqs_body_is_sent_or_named(bodies in prop::collection::vec(payload(), 1..12)) {
         let event = records(bodies.iter().enumerate().map(|(i, body)| sqs_record(&format!("m-{i}"), body)).collect());
-        let (named, all) = answer_if_nothing_lands(event);
-        prop_assert_eq!(named, all);
+        let all = identifiers(&event);
+        prop_assert_eq!(answer_if_nothing_lands(event), all);
     }
 
     #[test]
     fn any_kinesis_bytes_are_sent_or_the_first_is_named(data in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..300), 1..12)) {
         let event = records(data.iter().enumerate().map(|(i, bytes)| kinesis_record(&sequence_number(i), bytes)).collect());
-        let (named, all) = answer_if_nothing_lands(event);
-        prop_assert_eq!(named, vec![all[0].clone()]);
+        let first = identifiers(&event)[0].clone();
+        prop_assert_eq!(answer_if_nothing_lands(event), vec![first]);
     }
 
     #[test]
     fn any_identifier_gives_a_valid_audit_event_id(identifier in any::<String>().prop_filter("non-empty", |s| !s.is_empty())) {
-        let prepared = prepare(incoming(records(vec![sqs_record(&identifier, &audit_json("u"))])), &intake()).unwrap();
-        let audit = prepared.events[0].as_ref().expect("a valid event");
-        prop_assert!((1..=128).contains(&audit.id.len()));
-        prop_assert!(audit.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        let (answer, ids) = forward(records(vec![sqs_record(&identifier, &audit_json("u"))]), MemoryChannel::accepting());
+        prop_assert!(reported(&answer.unwrap()).is_empty(), "the event was taken");
+        prop_assert_eq!(ids.len(), 1);
+        prop_assert!((1..=128).contains(&ids[0].len()));
+        prop_assert!(ids[0].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
     }
 
     #[test]
@@ -105,18 +117,19 @@ proptest! {
             fields.into_iter().map(|(key, value)| (key, Value::String(value))).collect();
         record.insert("eventSource".into(), json!(source));
         let identifier = record.get(if source == "aws:kinesis" { "sequenceNumber" } else { "messageId" }).cloned();
-        match (source, prepare(incoming(json!({"Records": [record.clone()]})), &intake())) {
-            ("aws:sqs", Ok(prepared)) => {
-                prop_assert_eq!(prepared.records.len(), 1);
-                let expected = identifier.and_then(|id| id.as_str().map(str::to_owned)).filter(|id| !id.is_empty());
-                prop_assert_eq!(prepared.records[0].item_identifier.as_ref().map(|id| id.as_str().to_owned()), expected);
-                prop_assert!(prepared.events[0].is_some() || prepared.outcomes[0].is_some());
+        let expected = identifier.and_then(|id| id.as_str().map(str::to_owned)).filter(|id| !id.is_empty());
+        let (answer, ids) = forward(json!({"Records": [record.clone()]}), MemoryChannel::accepting());
+        match (source, answer) {
+            ("aws:sqs", Ok(answer)) => {
+                // Named exactly when it was not sent, and then by its own messageId.
+                let named = reported(&answer);
+                prop_assert_eq!(named.is_empty(), ids.len() == 1);
+                prop_assert!(named.is_empty() || named == vec![expected.clone().unwrap()]);
             }
-            ("aws:kinesis", Ok(prepared)) => {
-                // The fields are top-level, not under "kinesis": no sequence number, no data.
-                prop_assert_eq!(prepared.records.len(), 1);
-                prop_assert!(prepared.records[0].item_identifier.is_none());
-                prop_assert!(prepared.outcomes[0].is_some(), "a record without data is rejected");
+            ("aws:sqs" | "aws:kinesis", Err(EventError::MissingIdentifier { index: 0, .. })) => {
+                // Not ingested, and no identifier to name it by: Lambda delivers it again.
+                prop_assert!(ids.is_empty());
+                prop_assert!(source == "aws:kinesis" || expected.is_none());
             }
             (other, Err(error)) => {
                 prop_assert!(other != "aws:sqs" && other != "aws:kinesis", "{}", error);
@@ -127,18 +140,17 @@ proptest! {
     }
 }
 
-/// The rejections of a single Kinesis record's events, through [`prepare`] with `intake`.
+/// The rejections of a single Kinesis record's events, by the record's own stage
+/// ([`Intake::audit_events`]) with `intake`; `None` for an event that would be sent.
 fn kinesis_rejections(data: &[u8], intake: &Intake) -> Vec<Option<Rejection>> {
-    let prepared =
-        prepare(incoming(records(vec![kinesis_record(&sequence_number(0), data)])), intake).unwrap();
-    prepared
-        .outcomes
-        .iter()
-        .map(|outcome| match outcome {
-            Some(Outcome::Rejected(rejection)) => Some(rejection.clone()),
-            _ => None,
-        })
-        .collect()
+    record_rejections(records(vec![kinesis_record(&sequence_number(0), data)]), intake)
+}
+
+fn record_rejections(event: Value, intake: &Intake) -> Vec<Option<Rejection>> {
+    let mut batch = lambda::decode(incoming(event)).unwrap().expect("one record");
+    let mut units = Vec::new();
+    intake.audit_events(batch.source, &mut batch.records[0], &mut units);
+    units.into_iter().map(Result::err).collect()
 }
 
 fn log_events(n: usize) -> Vec<(String, i64, String)> {
@@ -321,12 +333,12 @@ fn deep_json_in_a_log_message_is_rejected_not_a_stack_overflow() {
     let sns =
         json!({"Type": "Notification", "MessageId": "n-1", "TopicArn": "arn:aws:sns:us-east-1:123456789012:t", "Message": deep})
             .to_string();
-    let prepared = prepare(incoming(records(vec![sqs_record("m", &sns)])), &mapping_intake()).unwrap();
-    assert!(matches!(prepared.outcomes[..], [Some(Outcome::Rejected(Rejection::NotJson { .. }))]));
+    let rejections = record_rejections(records(vec![sqs_record("m", &sns)]), &mapping_intake());
+    assert!(matches!(rejections[..], [Some(Rejection::NotJson { .. })]));
     // The envelope itself nested past the limit is no envelope, and not JSON the schema reads.
     let deep_envelope = format!("{}{}", "{\"detail\":".repeat(100_000), "}".repeat(100_000));
-    let prepared = prepare(incoming(records(vec![sqs_record("m", &deep_envelope)])), &intake()).unwrap();
-    assert!(matches!(prepared.outcomes[..], [Some(Outcome::Rejected(Rejection::NotJson { .. }))]));
+    let rejections = record_rejections(records(vec![sqs_record("m", &deep_envelope)]), &intake());
+    assert!(matches!(rejections[..], [Some(Rejection::NotJson { .. })]));
 }
 
 #[tokio::test]
@@ -352,8 +364,8 @@ async fn the_nastiest_records_are_named_and_the_rest_still_lands() {
     assert_eq!(stand_in.stored().into_iter().map(|event| event.id).collect::<Vec<_>>(), ["valid"]);
 }
 
-#[test]
-fn a_batch_of_records_full_of_tiny_log_events_is_taken_up_to_the_invocations_budget() {
+#[tokio::test]
+async fn a_batch_of_records_full_of_tiny_log_events_is_taken_up_to_the_invocations_budget() {
     // Six 1 kB-ish gzip records of 10,000 empty log events each: 60,000 events from a few kB.
     // Five records fill the invocation's 50,000; the sixth waits for a later delivery, and every
     // record is accounted for.
@@ -361,16 +373,14 @@ fn a_batch_of_records_full_of_tiny_log_events_is_taken_up_to_the_invocations_bud
         (0..10_000).map(|i| (format!("{i:056}"), 0, String::new())).collect();
     let data = cloudwatch_logs_data("/app/audit", &empty);
     let batch = records((1..=6).map(|n| kinesis_record(&sequence_number(n), &data)).collect());
-    let prepared = prepare(incoming(batch), &intake()).unwrap();
+    let (forwarder, sent) = memory_forwarder(MemoryChannel::accepting(), &Config::for_channel(channel_arn()));
+    let (answer, summary) = forwarder.forward(incoming(batch), None).await.unwrap();
+    let summary = summary.expect("a batch with records");
 
-    assert!(prepared.units.len() <= cloudtrail_lake_forwarder::MAX_EVENTS_PER_INVOCATION + 1);
-    let outcomes = prepared.record_outcomes(&prepared.outcomes);
-    assert!(
-        outcomes[..5].iter().all(|outcome| matches!(outcome, Some(Outcome::Rejected(_)))),
-        "{outcomes:?}"
-    );
-    assert_eq!(outcomes[5], Some(Outcome::Held(cloudtrail_lake_forwarder::outcome::Hold::OverBudget)));
-    let (answer, _) = answer(prepared.source, &prepared.records, &outcomes).unwrap();
+    assert!(sent.lock().unwrap().is_empty(), "empty log events are not audit events");
+    assert_eq!(summary.rejected, 5, "{summary:?}");
+    assert_eq!(summary.failures.get("OverBudget"), Some(&1), "{summary:?}");
+    assert!(summary.send.events_sent <= MAX_EVENTS_PER_INVOCATION);
     assert_eq!(
         serde_json::to_value(answer).unwrap()["batchItemFailures"],
         json!([{"itemIdentifier": sequence_number(1)}]),

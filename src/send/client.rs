@@ -33,8 +33,8 @@ use serde::Deserialize;
 
 use super::retry::{self, Failure};
 use super::{Channel, Reply};
-use crate::audit::AuditEvent;
-use crate::batch;
+use crate::event::AuditEvent;
+use crate::send::plan;
 
 /// The header the body's length goes in, as the SDK's serialiser names it.
 const CONTENT_LENGTH: &str = "content-length";
@@ -95,8 +95,8 @@ impl Channel for SdkChannel {
 pub fn request_body<'a>(events: impl Iterator<Item = &'a AuditEvent> + Clone) -> Vec<u8> {
     let (count, len) =
         events.clone().fold((0, 0), |(count, len), event| (count + 1, len + event.encoded_len));
-    let len = batch::request_len(count, len);
-    let body = batch::write_body(
+    let len = plan::request_len(count, len);
+    let body = plan::write_body(
         events.map(|event| (event.id.as_str(), event.event_data.as_str(), event.checksum.as_str())),
         len,
     );

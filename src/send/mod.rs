@@ -12,6 +12,7 @@
 
 pub mod client;
 pub mod limiter;
+pub mod plan;
 pub mod retry;
 mod scheduler;
 
@@ -24,10 +25,10 @@ pub use client::{https_client, sdk_client, sdk_retries, sdk_timeouts, SdkChannel
 pub use limiter::Limiter;
 use retry::Failure;
 
-use crate::audit::AuditEvent;
-use crate::ordering::Ordering;
+use crate::event::AuditEvent;
+use crate::lambda::Record;
+use crate::lambda::Source;
 use crate::outcome::Outcome;
-use crate::source::Record;
 
 /// One `PutAuditEvents` call to the channel.
 pub trait Channel: Send + Sync + 'static {
@@ -64,7 +65,7 @@ pub struct Delivery<'a> {
     pub events: &'a Arc<Vec<Option<AuditEvent>>>,
     /// Filled for every record that had an event and no outcome yet.
     pub outcomes: &'a mut [Option<Outcome>],
-    pub ordering: Ordering,
+    pub source: Source,
     /// When sending must stop so that the answer is ready in time, if it is known.
     pub send_until: Option<Instant>,
     /// Called with a record's index as soon as the service confirms its event.

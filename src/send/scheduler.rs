@@ -21,9 +21,9 @@ use tokio::time::Instant;
 
 use super::retry::{self, Failure};
 use super::{Channel, Delivery, Limiter, Reply, SendReport};
-use crate::batch;
-use crate::ordering::Ordering;
+use crate::lambda::Source;
 use crate::outcome::{Hold, Outcome};
+use crate::send::plan;
 
 /// A request (or its retry, or half of it) waiting to be sent.
 #[derive(Debug, Clone)]
@@ -95,7 +95,7 @@ impl<'s, 'd, C: Channel> Scheduler<'s, 'd, C> {
         let stopped = delivery.stopped.take();
         let planned =
             plan(&delivery).into_iter().map(|events| Part { events, tries: 0, not_before: None, pair: None });
-        let max_in_flight = if delivery.ordering.one_request_at_a_time() { 1 } else { max_in_flight };
+        let max_in_flight = if delivery.source.one_request_at_a_time() { 1 } else { max_in_flight };
         let mut scheduler = Scheduler {
             channel,
             limiter,
@@ -179,14 +179,13 @@ impl<'s, 'd, C: Channel> Scheduler<'s, 'd, C> {
         {
             return Some((self.waiting.remove(position), true));
         }
-        if self.delivery.ordering.one_request_at_a_time()
-            && !(self.tasks.is_empty() && self.waiting.is_empty())
+        if self.delivery.source.one_request_at_a_time() && !(self.tasks.is_empty() && self.waiting.is_empty())
         {
             return None;
         }
         while let Some(mut part) = self.planned.pop_front() {
             if self.holds_due {
-                self.delivery.ordering.hold_behind_failures(self.delivery.records, self.delivery.outcomes);
+                self.delivery.source.hold_behind_failures(self.delivery.records, self.delivery.outcomes);
                 self.holds_due = false;
             }
             part.events.retain(|&index| self.delivery.outcomes[index].is_none());
@@ -447,11 +446,11 @@ fn plan(delivery: &Delivery<'_>) -> Vec<Vec<usize>> {
         let event = event.as_ref().filter(|_| delivery.outcomes[index].is_none())?;
         Some((index, event.id.as_str(), event.encoded_len))
     });
-    let requests = match delivery.ordering {
-        Ordering::MessageGroups => batch::pack_in_waves(
+    let requests = match delivery.source {
+        Source::SqsFifo => plan::pack_in_waves(
             events.map(|(index, id, len)| (index, id, len, delivery.records[index].message_group.as_deref())),
         ),
-        Ordering::Unordered | Ordering::Shard => batch::pack(events),
+        Source::Sqs | Source::Kinesis => plan::pack(events),
     };
     requests.into_iter().map(|request| request.events).collect()
 }

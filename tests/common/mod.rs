@@ -2,6 +2,8 @@
 //! CloudTrail Data stand-in, and builders for SQS and Kinesis events.
 #![allow(dead_code)]
 
+pub mod memory;
+
 use std::num::NonZeroUsize;
 
 use aws_sdk_cloudtraildata::config::{BehaviorVersion, Credentials, Region};
@@ -9,19 +11,19 @@ use base64::Engine as _;
 use cloudtrail_data_stand_in::cloudtrail::{ACCESS_KEY_ID, SECRET_ACCESS_KEY};
 use cloudtrail_data_stand_in::{Settings, StandIn};
 use cloudtrail_lake_forwarder::config::{ChannelArn, Config};
-use cloudtrail_lake_forwarder::incoming::IncomingEvent;
-use cloudtrail_lake_forwarder::intake::Intake;
+use cloudtrail_lake_forwarder::lambda::event::IncomingEvent;
+use cloudtrail_lake_forwarder::prepare::Intake;
 use cloudtrail_lake_forwarder::{send, Forwarder};
 use serde_json::{json, Value};
 
 #[allow(unused_imports)]
 pub use cloudtrail_data_stand_in::fixtures::{cloudwatch_logs_data, gzip, kpl_aggregate};
 
-/// The channel the tests' pure stages map for: the stand-in's default channel.
+/// The channel the tests' stages map for: the stand-in's default channel.
 pub const CHANNEL_ARN: &str = "arn:aws:cloudtrail:us-east-1:123456789012:channel/stand-in-channel";
 
-/// What [`cloudtrail_lake_forwarder::prepare`] needs besides the event, at the defaults
-/// (envelopes recognised, no mapping).
+/// What turns a record into audit events ([`cloudtrail_lake_forwarder::prepare::Intake`]) at
+/// the defaults (envelopes recognised, no mapping).
 pub fn intake() -> Intake {
     Intake::of(&Config::for_channel(channel(CHANNEL_ARN)))
 }

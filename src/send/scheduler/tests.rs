@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering as Atomic};
 use std::sync::Mutex;
 
 use super::*;
-use crate::source::{ItemIdentifier, Record};
+use crate::lambda::{ItemIdentifier, Record};
 
 /// A channel whose answer to each request is scripted by `answer(call, events sent)`, after
 /// `latency`. `None` from the script hangs the request forever.
@@ -31,7 +31,7 @@ where
     }
 }
 
-use crate::audit::AuditEvent;
+use crate::event::AuditEvent;
 
 fn scripted<F>(answer: F) -> Arc<Scripted<F>> {
     Arc::new(Scripted {
@@ -60,7 +60,7 @@ fn batch(len: usize, groups: Option<&[&str]>) -> Batch {
     let records = (0..len)
         .map(|i| Record {
             item_identifier: Some(ItemIdentifier::from(format!("m-{i}"))),
-            payload: Ok(crate::source::Payload::Text(String::new())),
+            payload: Ok(crate::lambda::Payload::Text(String::new())),
             message_group: groups.map(|groups| groups[i].to_owned()),
             arrival_ms: None,
             sent_ms: None,
@@ -70,7 +70,7 @@ fn batch(len: usize, groups: Option<&[&str]>) -> Batch {
         .map(|i| {
             let id = format!("m-{i}");
             Some(AuditEvent {
-                encoded_len: batch::encoded_event_len(&id, "{}"),
+                encoded_len: plan::encoded_event_len(&id, "{}"),
                 id,
                 event_data: "{}".into(),
                 checksum: String::new(),
@@ -85,7 +85,7 @@ async fn deliver<C: Channel>(
     channel: &Arc<C>,
     limiter: &Limiter,
     batch: &mut Batch,
-    ordering: Ordering,
+    source: Source,
     budget: Duration,
 ) -> (SendReport, Vec<usize>) {
     let mut confirmed = Vec::new();
@@ -94,7 +94,7 @@ async fn deliver<C: Channel>(
         records: &batch.records,
         events: &batch.events,
         outcomes: &mut batch.outcomes,
-        ordering,
+        source,
         send_until: Some(Instant::now() + budget),
         on_ingested: &mut on_ingested,
         stopped: None,
@@ -131,7 +131,7 @@ async fn a_confirmation_is_kept_when_a_later_try_hangs_past_the_deadline() {
     });
     let mut batch = batch(10, None);
     let (report, confirmed) =
-        deliver(&channel, &fast_limiter(), &mut batch, Ordering::Unordered, Duration::from_secs(5)).await;
+        deliver(&channel, &fast_limiter(), &mut batch, Source::Sqs, Duration::from_secs(5)).await;
 
     assert_eq!(confirmed, (0..9).collect::<Vec<_>>());
     assert_eq!(count(&batch.outcomes, &Outcome::Ingested), 9);
@@ -153,7 +153,7 @@ async fn a_request_task_that_panics_fails_only_its_own_events() {
         ))
     });
     let mut batch = batch(10, None);
-    deliver(&channel, &fast_limiter(), &mut batch, Ordering::Unordered, Duration::from_secs(5)).await;
+    deliver(&channel, &fast_limiter(), &mut batch, Source::Sqs, Duration::from_secs(5)).await;
 
     assert_eq!(count(&batch.outcomes, &Outcome::Ingested), 9);
     assert_eq!(batch.outcomes[9], Some(Outcome::Failed { code: "InternalError".into(), transient: true }));
@@ -164,7 +164,7 @@ async fn a_refusal_that_is_not_about_content_stops_splitting_after_one_pair() {
     let channel = scripted(|_, _: &[usize]| Some(refused("ValidationException", false)));
     let mut batch = batch(100, None);
     let (report, _) =
-        deliver(&channel, &fast_limiter(), &mut batch, Ordering::Unordered, Duration::from_secs(60)).await;
+        deliver(&channel, &fast_limiter(), &mut batch, Source::Sqs, Duration::from_secs(60)).await;
 
     assert_eq!(report.requests, 3, "the request and its two halves");
     assert_eq!(
@@ -178,7 +178,7 @@ async fn a_batch_refused_whole_costs_a_bounded_number_of_requests_whatever_its_s
     let channel = scripted(|_, _: &[usize]| Some(refused("ValidationException", false)));
     let mut batch = batch(10_000, None);
     let (report, _) =
-        deliver(&channel, &fast_limiter(), &mut batch, Ordering::Unordered, Duration::from_secs(60)).await;
+        deliver(&channel, &fast_limiter(), &mut batch, Source::Sqs, Duration::from_secs(60)).await;
 
     // All 100 planned requests start at once; each may split once before the first pair of
     // halves proves the cause, after which nothing more is sent.
@@ -191,8 +191,7 @@ async fn a_refusal_about_the_channel_stops_the_batch_at_once() {
     let channel = scripted(|_, _: &[usize]| Some(refused("ChannelNotFound", false)));
     let limiter = Limiter::new(None);
     let mut batch = batch(1_000, None);
-    let (report, _) =
-        deliver(&channel, &limiter, &mut batch, Ordering::Unordered, Duration::from_secs(60)).await;
+    let (report, _) = deliver(&channel, &limiter, &mut batch, Source::Sqs, Duration::from_secs(60)).await;
 
     assert_eq!(report.requests, 1, "a cold limiter lets one request start; the rest is not sent");
     assert_eq!(
@@ -212,7 +211,7 @@ async fn a_delivery_after_a_stop_fails_its_events_alike_without_a_request() {
         records: &batch.records,
         events: &batch.events,
         outcomes: &mut batch.outcomes,
-        ordering: Ordering::Shard,
+        source: Source::Kinesis,
         send_until: None,
         on_ingested: &mut on_ingested,
         stopped: Some(stopped.clone()),
@@ -235,7 +234,7 @@ async fn halving_isolates_the_one_event_the_service_refuses() {
     });
     let mut batch = batch(100, None);
     let (report, _) =
-        deliver(&channel, &fast_limiter(), &mut batch, Ordering::Unordered, Duration::from_secs(60)).await;
+        deliver(&channel, &fast_limiter(), &mut batch, Source::Sqs, Duration::from_secs(60)).await;
 
     assert_eq!(count(&batch.outcomes, &Outcome::Ingested), 99);
     assert_eq!(
@@ -257,8 +256,7 @@ async fn a_throttle_episode_shorter_than_the_budget_loses_nothing() {
     });
     let limiter = fast_limiter();
     let mut batch = batch(1_000, None);
-    let (report, _) =
-        deliver(&channel, &limiter, &mut batch, Ordering::Unordered, Duration::from_secs(59)).await;
+    let (report, _) = deliver(&channel, &limiter, &mut batch, Source::Sqs, Duration::from_secs(59)).await;
 
     assert_eq!(count(&batch.outcomes, &Outcome::Ingested), 1_000);
     assert!(report.throttled_requests > 0);
@@ -272,8 +270,7 @@ async fn throttling_cuts_the_rate_so_retries_do_not_hammer_the_quota() {
     let channel = scripted(move |_, _: &[usize]| Some(refused("ThrottlingException", true)));
     let limiter = fast_limiter();
     let mut batch = batch(100, None);
-    let (report, _) =
-        deliver(&channel, &limiter, &mut batch, Ordering::Unordered, Duration::from_secs(10)).await;
+    let (report, _) = deliver(&channel, &limiter, &mut batch, Source::Sqs, Duration::from_secs(10)).await;
 
     assert_eq!(
         count(&batch.outcomes, &Outcome::Failed { code: "ThrottlingException".into(), transient: true }),
@@ -298,8 +295,7 @@ async fn fifo_sends_one_request_at_a_time_and_a_retry_comes_before_the_next_wave
     });
     let mut batch = batch(4, Some(&["a", "b", "a", "b"]));
     let (report, _) =
-        deliver(&channel, &fast_limiter(), &mut batch, Ordering::MessageGroups, Duration::from_secs(10))
-            .await;
+        deliver(&channel, &fast_limiter(), &mut batch, Source::SqsFifo, Duration::from_secs(10)).await;
 
     assert_eq!(count(&batch.outcomes, &Outcome::Ingested), 4);
     assert_eq!(*channel.seen.lock().unwrap(), [vec![0, 1], vec![0], vec![2, 3]]);
@@ -316,7 +312,7 @@ async fn a_permanent_failure_holds_back_the_rest_of_its_fifo_group() {
         ))
     });
     let mut batch = batch(4, Some(&["a", "b", "a", "b"]));
-    deliver(&channel, &fast_limiter(), &mut batch, Ordering::MessageGroups, Duration::from_secs(10)).await;
+    deliver(&channel, &fast_limiter(), &mut batch, Source::SqsFifo, Duration::from_secs(10)).await;
 
     assert_eq!(batch.outcomes[2], Some(Outcome::Held(Hold::BehindFailure)));
     assert_eq!(batch.outcomes[3], Some(Outcome::Ingested));
@@ -327,7 +323,7 @@ async fn nothing_starts_without_time_to_finish_and_what_was_not_sent_is_out_of_t
     let channel = scripted(|_, sent: &[usize]| Some(all_ok(sent)));
     let mut batch = batch(3, None);
     let (report, _) =
-        deliver(&channel, &fast_limiter(), &mut batch, Ordering::Unordered, Duration::from_millis(30)).await;
+        deliver(&channel, &fast_limiter(), &mut batch, Source::Sqs, Duration::from_millis(30)).await;
 
     assert_eq!(report.requests, 0);
     assert_eq!(count(&batch.outcomes, &Outcome::Held(Hold::OutOfTime)), 3);

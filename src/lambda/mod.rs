@@ -5,10 +5,16 @@
 //! back to Lambda with the reason. Only what makes a record unanswerable (no identifier at all)
 //! or the event unreadable is an error of the whole invocation.
 
+pub mod answer;
+pub mod event;
+pub mod ordering;
+pub mod read;
+pub mod unbase64;
+
 use std::fmt;
 use std::sync::Arc;
 
-use crate::incoming::{IncomingEvent, NotBase64, RawRecord};
+use crate::lambda::event::{IncomingEvent, NotBase64, RawRecord};
 use crate::rejection::Rejection;
 
 /// Which event source mapping delivered the batch; it decides how failures are answered.
@@ -140,8 +146,7 @@ impl Record {
 /// The records of one invocation, in the order Lambda delivered them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Batch {
-    /// `None` only for an event with an empty `Records` list.
-    pub source: Option<Source>,
+    pub source: Source,
     /// The queue's or stream's ARN, as the first record names it.
     pub event_source_arn: String,
     pub records: Vec<Record>,
@@ -193,19 +198,20 @@ impl From<EventError> for lambda_runtime::Diagnostic {
     }
 }
 
-/// Reads a Lambda event into a batch.
-pub fn decode(event: IncomingEvent) -> Result<Batch, EventError> {
+/// Reads a Lambda event into a batch; `None` for an empty `Records` list, which has no source
+/// and nothing to answer.
+pub fn decode(event: IncomingEvent) -> Result<Option<Batch>, EventError> {
     let Some(records) = event.records else {
         return Err(EventError::NotABatch);
     };
     if records.is_empty() {
-        return Ok(Batch { source: None, event_source_arn: String::new(), records: Vec::new() });
+        return Ok(None);
     }
     let source = batch_source(&records)?;
     let event_source_arn =
         records.iter().find_map(|record| record.event_source_arn.as_deref()).unwrap_or_default().to_owned();
     let records = records.into_iter().map(|record| decode_record(source, record)).collect();
-    Ok(Batch { source: Some(source), event_source_arn, records })
+    Ok(Some(Batch { source, event_source_arn, records }))
 }
 
 /// The source every record should have: the first one a record names. A FIFO queue's name,
@@ -275,7 +281,8 @@ mod tests {
     use serde_json::{json, Value};
 
     fn decode(event: Value) -> Result<Batch, EventError> {
-        super::decode(serde_json::from_value(event).expect("any JSON is an incoming event"))
+        let event = serde_json::from_value(event).expect("any JSON is an incoming event");
+        super::decode(event).map(|batch| batch.expect("a batch with records"))
     }
 
     fn sqs(message_id: &str, body: &str) -> Value {
@@ -291,7 +298,7 @@ mod tests {
     #[test]
     fn sqs_records_keep_their_message_ids_and_bodies_in_order() {
         let batch = decode(json!({"Records": [sqs("m1", "{}"), sqs("m2", "[]")]})).unwrap();
-        assert_eq!(batch.source, Some(Source::Sqs));
+        assert_eq!(batch.source, Source::Sqs);
         let ids: Vec<&str> = batch.records.iter().map(Record::label).collect();
         assert_eq!(ids, ["m1", "m2"]);
         assert_eq!(batch.records[1].payload, Ok(Payload::Text("[]".into())));
@@ -306,7 +313,7 @@ mod tests {
         record["attributes"]["MessageGroupId"] = json!("tenant-a");
         record["attributes"]["SentTimestamp"] = json!("1764129600123");
         let batch = decode(json!({"Records": [record]})).unwrap();
-        assert_eq!(batch.source, Some(Source::SqsFifo));
+        assert_eq!(batch.source, Source::SqsFifo);
         assert_eq!(batch.records[0].message_group.as_deref(), Some("tenant-a"));
         assert_eq!(batch.records[0].sent_ms, Some(1_764_129_600_123));
     }
@@ -314,7 +321,7 @@ mod tests {
     #[test]
     fn kinesis_data_is_base64_decoded_and_the_arrival_time_kept() {
         let batch = decode(json!({"Records": [kinesis("4960", "eyJhIjoxfQ==")]})).unwrap();
-        assert_eq!(batch.source, Some(Source::Kinesis));
+        assert_eq!(batch.source, Source::Kinesis);
         assert_eq!(batch.records[0].label(), "4960");
         assert_eq!(batch.records[0].payload, Ok(Payload::Bytes(b"{\"a\":1}".to_vec())));
         assert_eq!(batch.records[0].arrival_ms, Some(1_700_000_000_500));
@@ -347,7 +354,8 @@ mod tests {
             decode(json!({"Records": [{"eventSource": "aws:s3"}]})),
             Err(EventError::UnknownSource { event_source: Some("aws:s3".into()) })
         );
-        assert_eq!(decode(json!({"Records": []})).unwrap().records, []);
+        let empty = serde_json::from_value(json!({"Records": []})).unwrap();
+        assert_eq!(super::decode(empty), Ok(None), "an empty batch has no source and nothing to answer");
     }
 
     #[test]

@@ -236,10 +236,9 @@ impl<'de> Visitor<'de> for Fill<'_> {
                         map.next_value_seed(LeafSeed)?.text().map(|text| Arc::from(&*text))
                 }
                 (Shape::Kinesis, "data") => {
-                    record.data = map
-                        .next_value_seed(LeafSeed)?
-                        .text()
-                        .map(|base64| crate::unbase64::decode(base64.as_bytes()).map_err(|_| NotBase64))
+                    record.data = map.next_value_seed(LeafSeed)?.text().map(|base64| {
+                        crate::lambda::unbase64::decode(base64.as_bytes()).map_err(|_| NotBase64)
+                    })
                 }
                 (Shape::Kinesis, "approximateArrivalTimestamp") => {
                     if let Leaf::Number(seconds) = map.next_value_seed(LeafSeed)? {

@@ -1,7 +1,7 @@
 //! The mapping, one behaviour a test: what each origin reads, the defaults, the refusals.
 
 use super::*;
-use crate::source::{ItemIdentifier, Payload};
+use crate::lambda::{ItemIdentifier, Payload};
 use serde_json::json;
 
 fn record() -> Record {
@@ -31,7 +31,7 @@ fn apply_text(mapping: Value, payload: &str) -> Result<String, Rejection> {
     let context = Context {
         envelope: None,
         record: &record,
-        source: Some(Source::SqsFifo),
+        source: Source::SqsFifo,
         account: "123456789012",
         uid: "m-1",
     };

@@ -156,7 +156,7 @@ pub fn write_body<'a>(events: impl IntoIterator<Item = (&'a str, &'a str, &'a st
 /// still gets a request of its own, which the service will refuse, rather than being dropped.
 ///
 /// ```
-/// use cloudtrail_lake_forwarder::batch::pack;
+/// use cloudtrail_lake_forwarder::send::plan::pack;
 ///
 /// let events: Vec<(usize, String, usize)> =
 ///     (0..250).map(|i| (i, format!("id-{i}"), 1_000)).collect();
@@ -196,7 +196,7 @@ pub fn pack<'a>(events: impl IntoIterator<Item = (usize, &'a str, usize)>) -> Ve
 /// group's next event goes out only after the one before it was confirmed).
 ///
 /// ```
-/// use cloudtrail_lake_forwarder::batch::pack_in_waves;
+/// use cloudtrail_lake_forwarder::send::plan::pack_in_waves;
 ///
 /// let events = [(0, "a1", 10, Some("a")), (1, "a2", 10, Some("a")), (2, "b1", 10, Some("b"))];
 /// let requests = pack_in_waves(events);

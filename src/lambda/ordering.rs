@@ -13,33 +13,15 @@
 
 use std::collections::HashSet;
 
+use crate::lambda::{Record, Source};
 use crate::outcome::{Hold, Outcome};
-use crate::source::{Record, Source};
 
-/// How a failure constrains the records after it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ordering {
-    /// SQS standard: records are independent.
-    Unordered,
-    /// SQS FIFO: a failure holds back the later records of its message group.
-    MessageGroups,
-    /// Kinesis: a transient failure holds back every later record of the batch.
-    Shard,
-}
-
-impl Ordering {
-    pub fn of(source: Option<Source>) -> Ordering {
-        match source {
-            Some(Source::SqsFifo) => Ordering::MessageGroups,
-            Some(Source::Kinesis) => Ordering::Shard,
-            Some(Source::Sqs) | None => Ordering::Unordered,
-        }
-    }
-
+/// How a failure constrains the records after it, by the source that delivered them.
+impl Source {
     /// Whether requests must go one at a time, each after the one before it is decided, so
     /// that a group's next message is sent only once the previous one is stored.
     pub fn one_request_at_a_time(self) -> bool {
-        self == Ordering::MessageGroups
+        self == Source::SqsFifo
     }
 
     /// Marks every undecided record (`None`) that waits behind a failure as held, in one pass.
@@ -49,9 +31,9 @@ impl Ordering {
         for (record, outcome) in records.iter().zip(outcomes.iter_mut()) {
             let group = record.message_group.as_deref();
             let behind = match self {
-                Ordering::Unordered => false,
-                Ordering::Shard => shard_failed,
-                Ordering::MessageGroups => failed_groups.contains(&group),
+                Source::Sqs => false,
+                Source::Kinesis => shard_failed,
+                Source::SqsFifo => failed_groups.contains(&group),
             };
             match outcome {
                 None if behind => *outcome = Some(Outcome::Held(Hold::BehindFailure)),
@@ -74,14 +56,14 @@ impl Ordering {
     pub fn reported(self, records: &[Record], outcomes: &[Option<Outcome>]) -> Result<Vec<usize>, usize> {
         let ingested = |index: usize| matches!(outcomes.get(index), Some(Some(Outcome::Ingested)));
         let reported: Vec<usize> = match self {
-            Ordering::Shard => {
+            Source::Kinesis => {
                 let Some(first) = (0..records.len()).find(|&index| !ingested(index)) else {
                     return Ok(Vec::new());
                 };
                 let named = (0..=first).rev().find(|&index| records[index].item_identifier.is_some());
                 return named.map(|index| vec![index]).ok_or(first);
             }
-            Ordering::MessageGroups => {
+            Source::SqsFifo => {
                 let mut failed_groups = HashSet::new();
                 (0..records.len())
                     .filter(|&index| {
@@ -93,7 +75,7 @@ impl Ordering {
                     })
                     .collect()
             }
-            Ordering::Unordered => (0..records.len()).filter(|&index| !ingested(index)).collect(),
+            Source::Sqs => (0..records.len()).filter(|&index| !ingested(index)).collect(),
         };
         match reported.iter().find(|&&index| records[index].item_identifier.is_none()) {
             Some(&unnamed) => Err(unnamed),
@@ -106,8 +88,8 @@ impl Ordering {
     /// to the end of the batch, ingested or not.
     pub fn redelivered(self, batch_len: usize, reported: &[usize]) -> usize {
         match self {
-            Ordering::Shard => reported.first().map_or(0, |&first| batch_len - first),
-            Ordering::Unordered | Ordering::MessageGroups => reported.len(),
+            Source::Kinesis => reported.first().map_or(0, |&first| batch_len - first),
+            Source::Sqs | Source::SqsFifo => reported.len(),
         }
     }
 }
@@ -115,8 +97,8 @@ impl Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lambda::ItemIdentifier;
     use crate::rejection::Rejection;
-    use crate::source::ItemIdentifier;
 
     fn records(groups: &[&str]) -> Vec<Record> {
         groups
@@ -124,7 +106,7 @@ mod tests {
             .enumerate()
             .map(|(i, group)| Record {
                 item_identifier: Some(ItemIdentifier::from(format!("m{i}"))),
-                payload: Ok(crate::source::Payload::Text(String::new())),
+                payload: Ok(crate::lambda::Payload::Text(String::new())),
                 message_group: Some(group.to_string()),
                 arrival_ms: None,
                 sent_ms: None,
@@ -142,7 +124,7 @@ mod tests {
     fn a_fifo_failure_holds_back_only_the_rest_of_its_group() {
         let records = records(&["a", "b", "a", "b", "a"]);
         let mut outcomes = vec![failed(), None, None, None, None];
-        Ordering::MessageGroups.hold_behind_failures(&records, &mut outcomes);
+        Source::SqsFifo.hold_behind_failures(&records, &mut outcomes);
         let held = Some(Outcome::Held(Hold::BehindFailure));
         assert_eq!(outcomes, [failed(), None, held.clone(), None, held]);
     }
@@ -152,7 +134,7 @@ mod tests {
         let records = records(&["a", "b", "c", "d"]);
         let throttled = Some(Outcome::Failed { code: "Throttling".into(), transient: true });
         let mut outcomes = vec![None, failed(), throttled.clone(), None];
-        Ordering::Shard.hold_behind_failures(&records, &mut outcomes);
+        Source::Kinesis.hold_behind_failures(&records, &mut outcomes);
         assert_eq!(outcomes, [None, failed(), throttled, Some(Outcome::Held(Hold::BehindFailure))]);
     }
 
@@ -161,7 +143,7 @@ mod tests {
         let records = records(&["a", "b", "c"]);
         let rejected = Some(Outcome::Rejected(Rejection::NotBase64));
         let mut outcomes = vec![rejected.clone(), failed(), None];
-        Ordering::Shard.hold_behind_failures(&records, &mut outcomes);
+        Source::Kinesis.hold_behind_failures(&records, &mut outcomes);
         assert_eq!(outcomes, [rejected, failed(), None]);
     }
 
@@ -169,7 +151,7 @@ mod tests {
     fn standard_queues_hold_nothing_back() {
         let records = records(&["a", "a"]);
         let mut outcomes = vec![failed(), None];
-        Ordering::Unordered.hold_behind_failures(&records, &mut outcomes);
+        Source::Sqs.hold_behind_failures(&records, &mut outcomes);
         assert_eq!(outcomes, [failed(), None]);
     }
 
@@ -177,17 +159,17 @@ mod tests {
     fn each_source_reports_its_own_way() {
         let records = records(&["a", "b", "a", "b", "a"]);
         let outcomes = [OK, OK, failed(), None, OK];
-        assert_eq!(Ordering::Unordered.reported(&records, &outcomes), Ok(vec![2, 3]));
-        assert_eq!(Ordering::MessageGroups.reported(&records, &outcomes), Ok(vec![2, 3, 4]));
-        assert_eq!(Ordering::Shard.reported(&records, &outcomes), Ok(vec![2]));
-        assert_eq!(Ordering::Shard.reported(&records, &[OK, OK, OK, OK, OK]), Ok(vec![]));
+        assert_eq!(Source::Sqs.reported(&records, &outcomes), Ok(vec![2, 3]));
+        assert_eq!(Source::SqsFifo.reported(&records, &outcomes), Ok(vec![2, 3, 4]));
+        assert_eq!(Source::Kinesis.reported(&records, &outcomes), Ok(vec![2]));
+        assert_eq!(Source::Kinesis.reported(&records, &[OK, OK, OK, OK, OK]), Ok(vec![]));
     }
 
     #[test]
     fn lambda_delivers_again_from_the_reported_kinesis_record_to_the_end() {
-        assert_eq!(Ordering::Shard.redelivered(10, &[3]), 7);
-        assert_eq!(Ordering::Shard.redelivered(10, &[]), 0);
-        assert_eq!(Ordering::Unordered.redelivered(10, &[3, 5]), 2);
+        assert_eq!(Source::Kinesis.redelivered(10, &[3]), 7);
+        assert_eq!(Source::Kinesis.redelivered(10, &[]), 0);
+        assert_eq!(Source::Sqs.redelivered(10, &[3, 5]), 2);
     }
 
     #[test]
@@ -195,10 +177,10 @@ mod tests {
         let mut records = records(&["a", "a", "a"]);
         records[2].item_identifier = None;
         let outcomes = [OK, OK, failed()];
-        assert_eq!(Ordering::Shard.reported(&records, &outcomes), Ok(vec![1]));
-        assert_eq!(Ordering::Unordered.reported(&records, &outcomes), Err(2));
+        assert_eq!(Source::Kinesis.reported(&records, &outcomes), Ok(vec![1]));
+        assert_eq!(Source::Sqs.reported(&records, &outcomes), Err(2));
         records[0].item_identifier = None;
         records[1].item_identifier = None;
-        assert_eq!(Ordering::Shard.reported(&records, &outcomes), Err(2));
+        assert_eq!(Source::Kinesis.reported(&records, &outcomes), Err(2));
     }
 }

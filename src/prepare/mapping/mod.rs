@@ -22,10 +22,10 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use crate::envelope::Inner;
+use crate::lambda::{Record, Source};
+use crate::prepare::envelope::Inner;
+use crate::prepare::time;
 use crate::rejection::Rejection;
-use crate::source::{Record, Source};
-use crate::time;
 
 /// How a schema field's value is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,7 +163,7 @@ pub struct Context<'a> {
     /// The event inside its envelope, with the envelope's shared fields; `None` without one.
     pub envelope: Option<(&'a Inner, &'a Map<String, Value>)>,
     pub record: &'a Record,
-    pub source: Option<Source>,
+    pub source: Source,
     /// The channel's account: the default `recipientAccountId`.
     pub account: &'a str,
     /// The default `UID`: the event's id at its source, else its audit event id.
@@ -174,7 +174,7 @@ impl Mapping {
     /// Reads and checks a mapping.
     ///
     /// ```
-    /// use cloudtrail_lake_forwarder::mapping::Mapping;
+    /// use cloudtrail_lake_forwarder::prepare::mapping::Mapping;
     /// let complete = r#"{"eventName": {"path": "/action"}, "eventSource": {"const": "shop"},
     ///     "userIdentity.type": {"const": "Customer"}, "userIdentity.principalId": {"path": "/who"}}"#;
     /// assert!(Mapping::parse(complete).is_ok());
@@ -332,7 +332,7 @@ fn parse_from(entry: &str, value: &Value) -> Result<Origin, MappingError> {
 fn payload_value(payload: &str) -> Result<Value, Rejection> {
     match serde_json::from_str::<Value>(payload) {
         Ok(value) => Ok(value),
-        Err(error) if payload.trim_start().starts_with(['{', '[']) => Err(crate::audit::not_json(&error)),
+        Err(error) if payload.trim_start().starts_with(['{', '[']) => Err(crate::event::not_json(&error)),
         Err(_) => Ok(Value::String(payload.to_owned())),
     }
 }
@@ -341,8 +341,8 @@ fn record_value(field: RecordField, context: &Context<'_>) -> Option<Value> {
     let record = context.record;
     let identifier = || record.item_identifier.as_ref().map(|id| Value::from(id.as_str()));
     match field {
-        RecordField::MessageId if context.source != Some(Source::Kinesis) => identifier(),
-        RecordField::SequenceNumber if context.source == Some(Source::Kinesis) => identifier(),
+        RecordField::MessageId if context.source != Source::Kinesis => identifier(),
+        RecordField::SequenceNumber if context.source == Source::Kinesis => identifier(),
         RecordField::SentTime => record.sent_ms.map(Value::from),
         RecordField::ArrivalTime => record.arrival_ms.map(Value::from),
         RecordField::MessageGroupId => record.message_group.as_deref().map(Value::from),

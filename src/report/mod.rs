@@ -2,13 +2,14 @@
 //! its code and reason, and one summary line with the figures the metrics are made of. Both
 //! name records and count codes; neither ever holds a payload.
 
+pub mod metrics;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::ordering::Ordering;
+use crate::lambda::{Record, Source};
 use crate::outcome::Outcome;
 use crate::send::SendReport;
-use crate::source::{Record, Source};
 
 /// The most identifiers one log line names: lines stay readable, and a batch of 10,000
 /// reported records costs a hundred lines rather than ten thousand when time is short.
@@ -44,7 +45,7 @@ pub fn log_reported(records: &[Record], outcomes: &[Option<Outcome>], reported: 
 /// What one invocation did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Summary {
-    pub source: Option<Source>,
+    pub source: Source,
     /// Records in the batch.
     pub records: usize,
     /// Records the service confirmed.
@@ -67,7 +68,7 @@ pub struct Summary {
 
 impl Summary {
     pub fn new(
-        source: Option<Source>,
+        source: Source,
         records: &[Record],
         outcomes: &[Option<Outcome>],
         reported: &[usize],
@@ -94,7 +95,7 @@ impl Summary {
             ingested: outcomes.iter().filter(|outcome| matches!(outcome, Some(Outcome::Ingested))).count(),
             rejected: outcomes.iter().filter(|outcome| matches!(outcome, Some(Outcome::Rejected(_)))).count(),
             reported: reported.len(),
-            redelivered: Ordering::of(source).redelivered(records.len(), reported),
+            redelivered: source.redelivered(records.len(), reported),
             failures,
             oldest_record_age_ms: records
                 .iter()
@@ -111,7 +112,7 @@ impl Summary {
         let failures: Vec<String> =
             self.failures.iter().map(|(code, count)| format!("{code}={count}")).collect();
         tracing::info!(
-            source = self.source.map_or("none", Source::name),
+            source = self.source.name(),
             records = self.records,
             ingested = self.ingested,
             rejected = self.rejected,

@@ -7,14 +7,19 @@
 //! by its source ARN, its audit event id and its checksum together, so a different payload under
 //! the same id is sent. The memory is per process and bounded: after a cold start, or beyond the
 //! last [`CAPACITY`] events, a redelivered record is sent again (a duplicate, never a loss).
+//!
+//! Within one batch, [`Copies`] sets aside an event that repeats an earlier one (SQS delivers
+//! at least once, so one batch may hold a message twice): it is sent once, and the copy is
+//! answered by what became of its original.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::sync::Mutex;
 
 use sha2::{Digest, Sha256};
 
-use crate::audit::AuditEvent;
+use crate::event::AuditEvent;
+use crate::outcome::Outcome;
 
 /// How many events are remembered: five full 10,000-record batches, about 3 MB.
 pub const CAPACITY: usize = 50_000;
@@ -94,19 +99,10 @@ impl Inner {
 /// a barrier to the loads after it) and a SHA-256 between two look-ups left each miss to be
 /// waited for alone.
 impl RecentlyIngested {
-    pub fn contains(&self, key: &Key) -> bool {
-        self.lock().keys.contains(key)
-    }
-
     /// Whether each of `keys` was seen ingested; `None` is not.
     pub fn seen(&self, keys: &[Option<Key>]) -> Vec<bool> {
         let inner = self.lock();
         keys.iter().map(|key| key.as_ref().is_some_and(|key| inner.keys.contains(key))).collect()
-    }
-
-    /// Remembers an event the service confirmed, forgetting the oldest beyond capacity.
-    pub fn insert(&self, key: Key) {
-        self.insert_all([key]);
     }
 
     /// Remembers events the service confirmed, in the order confirmed.
@@ -122,9 +118,91 @@ impl RecentlyIngested {
     }
 }
 
+/// The events of one batch so far, by key, over the parts it is sent in.
+#[derive(Debug, Default)]
+pub struct Copies {
+    /// The first unit of each key, so that a repeat in a later part is a copy too.
+    first_of: HashMap<Key, usize>,
+    /// `(copy, original)` unit indices.
+    copies: Vec<(usize, usize)>,
+}
+
+/// What is left to send of a part once the known events are set aside.
+pub struct Unknown {
+    /// Each unit's key when it is still to send; `None` for a unit not to send.
+    pub keys: Vec<Option<Key>>,
+    /// Events this process already saw confirmed.
+    pub remembered: usize,
+}
+
+impl Copies {
+    pub fn with_capacity(units: usize) -> Copies {
+        Copies { first_of: HashMap::with_capacity(units), copies: Vec::new() }
+    }
+
+    /// Marks as ingested every event of a part that `recent` saw confirmed, and sets aside
+    /// each event that repeats an earlier one of the batch. `events` and `outcomes` are the
+    /// part's units, which begin at batch unit `start`; only events still without an outcome
+    /// are looked at.
+    pub fn skip_known(
+        &mut self,
+        recent: &RecentlyIngested,
+        event_source_arn: &str,
+        events: &[Option<AuditEvent>],
+        outcomes: &mut [Option<Outcome>],
+        start: usize,
+    ) -> Unknown {
+        let keys: Vec<Option<Key>> = events
+            .iter()
+            .zip(outcomes.iter())
+            .map(|(event, outcome)| {
+                let event = event.as_ref().filter(|_| outcome.is_none())?;
+                Some(Key::of(event_source_arn, event))
+            })
+            .collect();
+        let seen = recent.seen(&keys);
+        let mut remembered = 0;
+        let keys = keys
+            .into_iter()
+            .zip(seen)
+            .zip(outcomes.iter_mut())
+            .enumerate()
+            .map(|(offset, ((key, seen), outcome))| {
+                let key = key?;
+                if seen {
+                    *outcome = Some(Outcome::Ingested);
+                    remembered += 1;
+                    return None;
+                }
+                if let Some(&original) = self.first_of.get(&key) {
+                    self.copies.push((start + offset, original));
+                    *outcome = Some(Outcome::Ingested);
+                    return None;
+                }
+                self.first_of.insert(key, start + offset);
+                Some(key)
+            })
+            .collect();
+        Unknown { keys, remembered }
+    }
+
+    /// Answers each copy by what became of its original, over the whole batch's units;
+    /// returns how many copies there were.
+    pub fn answer_copies(self, outcomes: &mut [Option<Outcome>]) -> usize {
+        for &(copy, original) in &self.copies {
+            outcomes[copy] = outcomes[original].clone();
+        }
+        self.copies.len()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn contains(recent: &RecentlyIngested, key: Key) -> bool {
+        recent.seen(&[Some(key)])[0]
+    }
 
     fn event(id: &str, checksum: &str) -> AuditEvent {
         AuditEvent { id: id.into(), event_data: String::new(), checksum: checksum.into(), encoded_len: 0 }
@@ -133,11 +211,11 @@ mod tests {
     #[test]
     fn a_record_is_recognised_only_by_source_id_and_content_together() {
         let recent = RecentlyIngested::default();
-        recent.insert(Key::of("arn:stream/a", &event("1", "c1")));
-        assert!(recent.contains(&Key::of("arn:stream/a", &event("1", "c1"))));
-        assert!(!recent.contains(&Key::of("arn:stream/b", &event("1", "c1"))));
-        assert!(!recent.contains(&Key::of("arn:stream/a", &event("1", "c2"))));
-        assert!(!recent.contains(&Key::of("arn:stream/a", &event("2", "c1"))));
+        recent.insert_all([Key::of("arn:stream/a", &event("1", "c1"))]);
+        assert!(contains(&recent, Key::of("arn:stream/a", &event("1", "c1"))));
+        assert!(!contains(&recent, Key::of("arn:stream/b", &event("1", "c1"))));
+        assert!(!contains(&recent, Key::of("arn:stream/a", &event("1", "c2"))));
+        assert!(!contains(&recent, Key::of("arn:stream/a", &event("2", "c1"))));
     }
 
     #[test]
@@ -155,9 +233,28 @@ mod tests {
         let recent = RecentlyIngested::default();
         let keys: Vec<Key> =
             (0..CAPACITY + 10).map(|i| Key::of("arn", &event(&i.to_string(), "c"))).collect();
-        keys.iter().for_each(|key| recent.insert(*key));
-        assert!(!recent.contains(&keys[9]));
-        assert!(recent.contains(&keys[10]));
-        assert!(recent.contains(&keys[CAPACITY + 9]));
+        recent.insert_all(keys.iter().copied());
+        assert!(!contains(&recent, keys[9]));
+        assert!(contains(&recent, keys[10]));
+        assert!(contains(&recent, keys[CAPACITY + 9]));
+    }
+
+    #[test]
+    fn a_repeat_within_the_batch_is_sent_once_and_answered_by_its_original() {
+        let recent = RecentlyIngested::default();
+        recent.insert_all([Key::of("arn", &event("old", "c"))]);
+        let events = [Some(event("a", "c")), Some(event("old", "c")), Some(event("a", "c")), None];
+        let mut outcomes = vec![None; 4];
+        let mut copies = Copies::with_capacity(4);
+        let unknown = copies.skip_known(&recent, "arn", &events, &mut outcomes, 10);
+        assert_eq!(unknown.keys, [Some(Key::of("arn", &event("a", "c"))), None, None, None]);
+        assert_eq!(unknown.remembered, 1);
+        assert_eq!(outcomes[1], Some(Outcome::Ingested), "seen ingested before");
+
+        // The batch's units, of which these were 10 to 13: the original failed.
+        let mut batch = vec![None; 14];
+        batch[10] = Some(Outcome::Failed { code: "InternalFailure".into(), transient: true });
+        assert_eq!(copies.answer_copies(&mut batch), 1);
+        assert_eq!(batch[12], batch[10], "the copy shares its original's fate");
     }
 }

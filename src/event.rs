@@ -17,9 +17,9 @@ use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess,
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
-use crate::batch::{self, MAX_REQUEST_BYTES};
+use crate::lambda::ItemIdentifier;
 pub use crate::rejection::Rejection;
-use crate::source::ItemIdentifier;
+use crate::send::plan::{self, MAX_REQUEST_BYTES};
 
 /// One audit event, ready to be packed into a `PutAuditEvents` request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,9 +44,9 @@ pub fn audit_event(
         Some(item_identifier) => audit_event_id(item_identifier),
         None => sha256_id(event_data.as_bytes()),
     };
-    let encoded_len = batch::encoded_event_len(&id, &event_data);
-    if batch::request_len(1, encoded_len) > MAX_REQUEST_BYTES {
-        return Err(Rejection::TooLarge { bytes: batch::request_len(1, encoded_len) });
+    let encoded_len = plan::encoded_event_len(&id, &event_data);
+    if plan::request_len(1, encoded_len) > MAX_REQUEST_BYTES {
+        return Err(Rejection::TooLarge { bytes: plan::request_len(1, encoded_len) });
     }
     check_schema(&event_data)?;
     Ok(checked_event(id, event_data, encoded_len))
@@ -55,9 +55,9 @@ pub fn audit_event(
 /// The audit event for `event_data` that already passed [`check_schema`], under `id`: the
 /// request size bound and the checksum.
 pub fn schema_event(id: String, event_data: String) -> Result<AuditEvent, Rejection> {
-    let encoded_len = batch::encoded_event_len(&id, &event_data);
-    if batch::request_len(1, encoded_len) > MAX_REQUEST_BYTES {
-        return Err(Rejection::TooLarge { bytes: batch::request_len(1, encoded_len) });
+    let encoded_len = plan::encoded_event_len(&id, &event_data);
+    if plan::request_len(1, encoded_len) > MAX_REQUEST_BYTES {
+        return Err(Rejection::TooLarge { bytes: plan::request_len(1, encoded_len) });
     }
     Ok(checked_event(id, event_data, encoded_len))
 }
@@ -77,7 +77,7 @@ pub fn payload_id(event_data: &str) -> String {
 ///
 /// ```
 /// assert_eq!(
-///     cloudtrail_lake_forwarder::audit::checksum("{}"),
+///     cloudtrail_lake_forwarder::event::checksum("{}"),
 ///     "RBNvo1WzZ4oRRq0W9+hknpT7T8If536DEMBg9hyq/4o="
 /// );
 /// ```
@@ -150,7 +150,9 @@ pub fn check_schema(event_data: &str) -> Result<(), Rejection> {
         let value = string_field(&members, field, "", true)?.unwrap_or_default();
         check_required(field, value, limit)?;
         match field {
-            "eventTime" if !crate::time::is_schema_time(value) => return Err(Rejection::BadEventTime),
+            "eventTime" if !crate::prepare::time::is_schema_time(value) => {
+                return Err(Rejection::BadEventTime)
+            }
             "recipientAccountId" if value.len() != 12 || !value.bytes().all(|b| b.is_ascii_digit()) => {
                 return Err(Rejection::BadRecipientAccountId)
             }

@@ -26,8 +26,8 @@ use std::sync::Arc;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+use crate::lambda::Payload;
 use crate::rejection::Rejection;
-use crate::source::Payload;
 
 /// A pipeline's wrapping around the producer's events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,7 +69,7 @@ impl EnvelopeSetting {
     /// Reads an `ENVELOPE` value.
     ///
     /// ```
-    /// use cloudtrail_lake_forwarder::envelope::{Envelope, EnvelopeSetting};
+    /// use cloudtrail_lake_forwarder::prepare::envelope::{Envelope, EnvelopeSetting};
     /// assert_eq!(EnvelopeSetting::parse("kpl"), Some(EnvelopeSetting::Only(Envelope::Kpl)));
     /// assert_eq!(EnvelopeSetting::parse("gzip"), None);
     /// ```

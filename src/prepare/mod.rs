@@ -6,16 +6,21 @@
 //! its own: one that cannot be sent is a rejection among its siblings, and the record is
 //! answered by all of them together (see [`crate::fold_outcomes`]). Every event's `id` and
 //! `eventData` are computed from the record alone, so they are the same on every delivery and
-//! a redelivered record's ingested events are recognised by [`crate::recent`].
+//! a redelivered record's ingested events are recognised by [`crate::dedupe`].
+
+pub mod envelope;
+pub mod mapping;
+pub mod part;
+pub mod time;
 
 use std::sync::Arc;
 
-use crate::audit::{self, AuditEvent};
 use crate::config::Config;
-use crate::envelope::{self, EnvelopeSetting, Inner, Opened, Unwrapped};
-use crate::mapping::{Context, Mapping};
+use crate::event::{self, AuditEvent};
+use crate::lambda::{ItemIdentifier, Payload, Record, Source};
+use crate::prepare::envelope::{EnvelopeSetting, Inner, Opened, Unwrapped};
+use crate::prepare::mapping::{Context, Mapping};
 use crate::rejection::Rejection;
-use crate::source::{ItemIdentifier, Payload, Record, Source};
 
 /// What turns records into events: the envelope setting, the mapping, the channel's account.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,7 +49,7 @@ impl Intake {
     /// Appends the audit events of `record` to `out` and returns how many there were, moving
     /// the record's payload out (what is left there is empty). Appending to one list for the
     /// whole batch spares a list per record on the path every schema payload takes.
-    pub fn audit_events(&self, source: Option<Source>, record: &mut Record, out: &mut Units) -> usize {
+    pub fn audit_events(&self, source: Source, record: &mut Record, out: &mut Units) -> usize {
         let before = out.len();
         let payload = std::mem::replace(&mut record.payload, Ok(Payload::Text(String::new())));
         let payload = match payload {
@@ -55,7 +60,7 @@ impl Intake {
             }
         };
         let record: &Record = record;
-        let sequence_number = record.item_identifier.as_ref().filter(|_| source == Some(Source::Kinesis));
+        let sequence_number = record.item_identifier.as_ref().filter(|_| source == Source::Kinesis);
         match envelope::open_binary(self.envelope, payload, sequence_number.map(ItemIdentifier::as_str)) {
             Err(rejection) => out.push(Err(rejection)),
             Ok(Opened::Unwrapped(unwrapped)) => self.inner_events(source, record, unwrapped, out),
@@ -68,7 +73,7 @@ impl Intake {
     }
 
     /// A text payload: a schema event, a JSON envelope, or a payload to map.
-    fn text_events(&self, source: Option<Source>, record: &Record, text: String, out: &mut Units) {
+    fn text_events(&self, source: Source, record: &Record, text: String, out: &mut Units) {
         if let Some(pinned) = envelope::pinned_json(self.envelope) {
             return match envelope::open_json(&text, Some(pinned)) {
                 Ok(Some(unwrapped)) => self.inner_events(source, record, unwrapped, out),
@@ -76,8 +81,8 @@ impl Intake {
                 Err(rejection) => out.push(Err(rejection)),
             };
         }
-        let Err(not_schema) = audit::check_schema(&text) else {
-            return out.push(audit::schema_event(record_id(record, &text), text));
+        let Err(not_schema) = event::check_schema(&text) else {
+            return out.push(event::schema_event(record_id(record, &text), text));
         };
         if self.envelope == EnvelopeSetting::Auto {
             match envelope::open_json(&text, None) {
@@ -90,24 +95,18 @@ impl Intake {
         out.push(self.mapped(&text, id, not_schema, Mapped { source, record, envelope: None }));
     }
 
-    fn inner_events(
-        &self,
-        source: Option<Source>,
-        record: &Record,
-        mut unwrapped: Unwrapped,
-        out: &mut Units,
-    ) {
+    fn inner_events(&self, source: Source, record: &Record, mut unwrapped: Unwrapped, out: &mut Units) {
         let fields = std::mem::take(&mut unwrapped.fields);
         // Each payload moves into its audit event: copied, a record of 16 MiB would be held twice.
         let events = unwrapped.events.iter_mut().map(|inner| {
             let text = std::mem::replace(&mut inner.payload, Ok(String::new()))?;
             let inner = &*inner;
             let id = match &inner.part {
-                Some(part) => audit::audit_event_id(&ItemIdentifier::from(part.clone())),
+                Some(part) => event::audit_event_id(&ItemIdentifier::from(part.clone())),
                 None => record_id(record, &text),
             };
-            let Err(not_schema) = audit::check_schema(&text) else {
-                return audit::schema_event(id, text);
+            let Err(not_schema) = event::check_schema(&text) else {
+                return event::schema_event(id, text);
             };
             let envelope = Some((inner, fields.as_ref()));
             self.mapped(&text, id, not_schema, Mapped { source, record, envelope })
@@ -136,15 +135,15 @@ impl Intake {
             uid: &uid,
         };
         let event_data = mapping.apply(text, context)?;
-        audit::check_schema(&event_data)?;
-        audit::schema_event(id, event_data)
+        event::check_schema(&event_data)?;
+        event::schema_event(id, event_data)
     }
 }
 
 /// Where an event to map sits.
 #[derive(Clone, Copy)]
 struct Mapped<'a> {
-    source: Option<Source>,
+    source: Source,
     record: &'a Record,
     envelope: Option<(&'a Inner, &'a serde_json::Map<String, serde_json::Value>)>,
 }
@@ -152,7 +151,7 @@ struct Mapped<'a> {
 /// The record's audit event id, as before envelopes: its identifier, or the payload's hash.
 fn record_id(record: &Record, text: &str) -> String {
     match &record.item_identifier {
-        Some(identifier) => audit::audit_event_id(identifier),
-        None => audit::payload_id(text),
+        Some(identifier) => event::audit_event_id(identifier),
+        None => event::payload_id(text),
     }
 }

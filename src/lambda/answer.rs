@@ -3,7 +3,7 @@
 //!
 //! Every identifier in an answer comes from the batch, is never empty and is named once (an
 //! empty or unknown one would fail the whole batch). Which records are named is decided by
-//! [`crate::ordering`]; this module only writes the response Lambda reads.
+//! [`crate::lambda::ordering`]; this module only writes the response Lambda reads.
 
 use std::collections::HashSet;
 
@@ -11,9 +11,8 @@ use aws_lambda_events::event::sqs::SqsBatchResponse;
 use aws_lambda_events::event::streams::KinesisEventResponse;
 use serde::Serialize;
 
-use crate::ordering::Ordering;
+use crate::lambda::{EventError, Record, Source};
 use crate::outcome::Outcome;
-use crate::source::{EventError, Record, Source};
 
 /// The function's answer: `{"batchItemFailures":[{"itemIdentifier":"…"}]}` for either source.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -23,6 +22,14 @@ pub enum Answer {
     Kinesis(KinesisEventResponse),
 }
 
+impl Answer {
+    /// The answer to an empty batch: nothing to report. It is the same JSON for both sources.
+    pub fn empty() -> Answer {
+        Answer::Sqs(SqsBatchResponse::default())
+    }
+}
+
+#[cfg(test)]
 impl Answer {
     /// The reported identifiers, in answer order.
     pub fn item_identifiers(&self) -> Vec<&str> {
@@ -41,27 +48,27 @@ impl Answer {
 
 /// Builds the answer for `records` given each one's outcome (`outcomes[i]` for `records[i]`),
 /// and returns it with the indices of the records it names. Which records are named is the
-/// source's rule, in [`Ordering::reported`].
+/// source's rule, in [`Source::reported`].
 ///
 /// A record that came without an identifier cannot be named: if it must be reported, the only
 /// answer that does not drop it is an error for the whole batch.
 pub fn answer(
-    source: Option<Source>,
+    source: Source,
     records: &[Record],
     outcomes: &[Option<Outcome>],
 ) -> Result<(Answer, Vec<usize>), EventError> {
-    let reported = Ordering::of(source).reported(records, outcomes).map_err(|index| {
-        EventError::MissingIdentifier { index, field: source.map_or("messageId", Source::identifier_field) }
-    })?;
+    let reported = source
+        .reported(records, outcomes)
+        .map_err(|index| EventError::MissingIdentifier { index, field: source.identifier_field() })?;
     // `reported` only holds records with an identifier.
     let named = reported.iter().filter_map(|&index| records[index].item_identifier.as_ref());
     let answer = match source {
-        Some(Source::Kinesis) => {
+        Source::Kinesis => {
             let mut response = KinesisEventResponse::default();
             named.for_each(|identifier| response.add_failure(identifier.as_str()));
             Answer::Kinesis(response)
         }
-        Some(Source::Sqs | Source::SqsFifo) | None => {
+        Source::Sqs | Source::SqsFifo => {
             let mut response = SqsBatchResponse::default();
             let mut seen = HashSet::new();
             for identifier in named.filter(|identifier| seen.insert(*identifier)) {
@@ -80,12 +87,14 @@ mod tests {
     use crate::rejection::Rejection;
     use serde_json::json;
 
-    fn batch(event: serde_json::Value) -> (Option<Source>, Vec<Record>) {
-        let batch = crate::source::decode(serde_json::from_value(event).unwrap()).unwrap();
+    fn batch(event: serde_json::Value) -> (Source, Vec<Record>) {
+        let batch = crate::lambda::decode(serde_json::from_value(event).unwrap())
+            .unwrap()
+            .expect("a batch with records");
         (batch.source, batch.records)
     }
 
-    fn sqs_batch(ids: &[&str], fifo_groups: Option<&[&str]>) -> (Option<Source>, Vec<Record>) {
+    fn sqs_batch(ids: &[&str], fifo_groups: Option<&[&str]>) -> (Source, Vec<Record>) {
         let arn = if fifo_groups.is_some() {
             "arn:aws:sqs:eu-west-1:123456789012:q.fifo"
         } else {

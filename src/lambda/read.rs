@@ -23,7 +23,7 @@ use lambda_runtime::tower::{Layer, Service};
 use lambda_runtime::LambdaInvocation;
 use tokio::task::futures::TaskLocalFuture;
 
-use crate::incoming::IncomingEvent;
+use crate::lambda::event::IncomingEvent;
 
 tokio::task_local! {
     static READ_EVENT: Cell<Option<IncomingEvent>>;

@@ -16,7 +16,7 @@ const MILLISECONDS_FROM: f64 = 1e11;
 /// leap years, seconds 00-59).
 ///
 /// ```
-/// use cloudtrail_lake_forwarder::time::is_schema_time;
+/// use cloudtrail_lake_forwarder::prepare::time::is_schema_time;
 /// assert!(is_schema_time("2024-02-29T23:59:59Z"));
 /// assert!(!is_schema_time("2023-02-29T00:00:00Z"));
 /// assert!(!is_schema_time("2024-02-30T00:00:00Z"));
@@ -55,7 +55,7 @@ pub fn is_schema_time(value: &str) -> bool {
 /// digits. `None` when it is none of these or falls outside the years 0000-9999.
 ///
 /// ```
-/// use cloudtrail_lake_forwarder::time::normalise;
+/// use cloudtrail_lake_forwarder::prepare::time::normalise;
 /// use serde_json::json;
 /// assert_eq!(normalise(&json!("2026-11-26T05:30:00.123+01:30")).as_deref(), Some("2026-11-26T04:00:00Z"));
 /// assert_eq!(normalise(&json!(1764129600000u64)).as_deref(), Some("2025-11-26T04:00:00Z"));

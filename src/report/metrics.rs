@@ -6,8 +6,7 @@
 
 use serde::Serialize;
 
-use crate::source::Source;
-use crate::summary::Summary;
+use crate::report::Summary;
 
 /// EMF takes at most 100 values for one metric in one document.
 const MAX_VALUES: usize = 100;
@@ -63,7 +62,7 @@ pub fn emf_document(namespace: &str, function_name: &str, summary: &Summary, tim
     out.extend_from_slice(b"]}]},\"FunctionName\":");
     push_json(&mut out, function_name);
     out.extend_from_slice(b",\"Source\":");
-    push_json(&mut out, summary.source.map_or("none", Source::name));
+    push_json(&mut out, summary.source.name());
     for (name, _, value) in &metrics {
         for part in [",\"", name, "\":"] {
             out.extend_from_slice(part.as_bytes());
@@ -105,6 +104,7 @@ fn spread(values: &[f64]) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lambda::Source;
     use crate::send::SendReport;
     use serde_json::{json, Value};
     use std::collections::BTreeMap;
@@ -112,7 +112,7 @@ mod tests {
 
     fn summary() -> Summary {
         Summary {
-            source: Some(Source::Kinesis),
+            source: Source::Kinesis,
             records: 10,
             ingested: 7,
             rejected: 1,
