@@ -109,6 +109,31 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+impl ConfigError {
+    /// The setting to fix: the variable the error is about.
+    pub fn variable(&self) -> &'static str {
+        match self {
+            ConfigError::Missing { variable, .. }
+            | ConfigError::Invalid { variable, .. }
+            | ConfigError::InvalidSecret { variable, .. }
+            | ConfigError::BadMapping { variable, .. } => variable,
+            ConfigError::TwoMappings => "EVENT_MAPPING",
+        }
+    }
+}
+
+/// What the Lambda Runtime API is told at init (`init/error`): an error type named after the
+/// setting, such as `ConfigError.CHANNEL_ARN`, stable for alarms and searches, and the message,
+/// which never holds a secret's value.
+impl From<&ConfigError> for lambda_runtime::Diagnostic {
+    fn from(error: &ConfigError) -> lambda_runtime::Diagnostic {
+        lambda_runtime::Diagnostic {
+            error_type: format!("ConfigError.{}", error.variable()),
+            error_message: error.to_string(),
+        }
+    }
+}
+
 const CHANNEL_ARN_RULE: &str = "the channel's ARN, arn:aws:cloudtrail:REGION:ACCOUNT:channel/ID \
      (a bare channel ID is not accepted: the API and the IAM policy need the ARN; \
      aws cloudtrail list-channels shows it)";

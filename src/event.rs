@@ -133,21 +133,56 @@ const OBJECTS: [(&str, usize); 3] =
 /// Checks `event_data` against the integration schema as the service checks it; the
 /// rejection names the first rule it breaks.
 pub fn check_schema(event_data: &str) -> Result<(), Rejection> {
+    check_members(&event_members(event_data)?)
+}
+
+/// Why a payload is not sent as it is, and whether a mapping may make an event of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotSchema {
+    /// The payload has every required field of the schema: it is a schema event, and this is
+    /// the rule it breaks. Mapped, it would be blamed on the mapping's paths, or have the
+    /// field that broke the rule replaced by the mapping's default (an `eventTime` from the
+    /// record): it is rejected for its own rule, mapping or not.
+    Broken(Rejection),
+    /// The payload is no schema event (not JSON, not an object, a required field missing):
+    /// the mapping's to make one of; without a mapping, this is why it cannot be sent.
+    ToMap(Rejection),
+}
+
+/// [`check_schema`] for a payload that may also be mapped: when it fails, whether it is a
+/// schema event that breaks a rule or a payload for the mapping.
+pub fn check_payload(event_data: &str) -> Result<(), NotSchema> {
+    let members = event_members(event_data).map_err(NotSchema::ToMap)?;
+    check_members(&members).map_err(|rejection| {
+        let has = |field: &str| members.iter().any(|(key, _)| key == field);
+        if REQUIRED.iter().all(|(field, _)| has(field)) && has("userIdentity") {
+            NotSchema::Broken(rejection)
+        } else {
+            NotSchema::ToMap(rejection)
+        }
+    })
+}
+
+/// The members of the event object that the schema constrains.
+fn event_members(event_data: &str) -> Result<Members<'_>, Rejection> {
     let mut deserializer = serde_json::Deserializer::from_str(event_data);
     let node = Level::Event.deserialize(&mut deserializer).and_then(|node| {
         deserializer.end()?;
         Ok(node)
     });
-    let members = match node {
-        Ok(Node::Object(members)) => members,
-        Ok(Node::Str(_)) => return Err(Rejection::NotAnObject { found: "a string" }),
-        Ok(Node::Other(found)) => return Err(Rejection::NotAnObject { found }),
-        Ok(Node::Raw(_)) => return Err(Rejection::NotAnObject { found: "unreadable" }),
-        Err(error) => return Err(not_json(&error)),
-    };
-    reject_duplicates(&members)?;
+    match node {
+        Ok(Node::Object(members)) => Ok(members),
+        Ok(Node::Str(_)) => Err(Rejection::NotAnObject { found: "a string" }),
+        Ok(Node::Other(found)) => Err(Rejection::NotAnObject { found }),
+        Ok(Node::Raw(_)) => Err(Rejection::NotAnObject { found: "unreadable" }),
+        Err(error) => Err(not_json(&error)),
+    }
+}
+
+fn check_members(members: &Members<'_>) -> Result<(), Rejection> {
+    reject_duplicates(members)?;
     for (field, limit) in REQUIRED {
-        let value = string_field(&members, field, "", true)?.unwrap_or_default();
+        let value = string_field(members, field, "", true)?.unwrap_or_default();
         check_required(field, value, limit)?;
         match field {
             "eventTime" if !crate::prepare::time::is_schema_time(value) => {
@@ -160,7 +195,7 @@ pub fn check_schema(event_data: &str) -> Result<(), Rejection> {
         }
     }
     for (field, limit) in OPTIONAL {
-        if let Some(value) = string_field(&members, field, "", false)? {
+        if let Some(value) = string_field(members, field, "", false)? {
             check_length(field, value, limit)?;
             if field == "sourceIPAddress" && value.parse::<IpAddr>().is_err() {
                 return Err(Rejection::BadSourceIpAddress);
@@ -168,9 +203,9 @@ pub fn check_schema(event_data: &str) -> Result<(), Rejection> {
         }
     }
     for (field, limit) in OBJECTS {
-        check_object(find(&members, field)?, field, limit)?;
+        check_object(find(members, field)?, field, limit)?;
     }
-    let identity = match find(&members, "userIdentity")? {
+    let identity = match find(members, "userIdentity")? {
         Some(Node::Object(identity)) => identity,
         Some(Node::Str(_)) => return Err(wrong_type("userIdentity", "an object", "a string")),
         Some(Node::Other(found)) => return Err(wrong_type("userIdentity", "an object", found)),

@@ -1,18 +1,22 @@
 //! Cold start: read the configuration, build one SDK client, and run the Lambda runtime loop.
 //!
-//! Nothing here calls the network: credentials and endpoint come from the environment (in
+//! Nothing here calls AWS: credentials and endpoint come from the environment (in
 //! Lambda, the role's credentials; locally, whatever the shell sets, such as
 //! `AWS_ENDPOINT_URL_CLOUDTRAIL_DATA`), and credentials are fetched on first use. The Region is
 //! the channel's, taken from `CHANNEL_ARN`: a channel lives in one Region and its requests must
-//! go there, wherever the function runs.
+//! go there, wherever the function runs. The one call made here is to the Lambda Runtime API,
+//! when a configuration error stops the function (`report_init_error`).
+
+use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region};
-use cloudtrail_lake_forwarder::config::Config;
+use cloudtrail_lake_forwarder::config::{Config, ConfigError};
 use cloudtrail_lake_forwarder::lambda::event::IncomingEvent;
 use cloudtrail_lake_forwarder::lambda::read::ReadEventLayer;
 use cloudtrail_lake_forwarder::{logging, send, Forwarder};
 use lambda_runtime::layers::TracingLayer;
-use lambda_runtime::{service_fn, LambdaEvent, Runtime};
+use lambda_runtime::{service_fn, Diagnostic, LambdaEvent, Runtime};
+use lambda_runtime_api_client::{body::Body, build_request, PooledClient};
 
 // One thread: an invocation is one task that waits on the network most of the time, and its CPU
 // work (mapping, hashing, serialising) is cheaper on one core than handed between worker
@@ -24,9 +28,16 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let variable = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
     let level = variable("AWS_LAMBDA_LOG_LEVEL").or_else(|| variable("RUST_LOG"));
     logging::init(level.as_deref(), variable("AWS_LAMBDA_LOG_FORMAT").as_deref());
-    let config = Config::from_lookup(|name| std::env::var(name).ok()).inspect_err(|error| {
-        tracing::error!(%error, "configuration error; the function cannot start");
-    })?;
+    let config = match Config::from_lookup(|name| std::env::var(name).ok()) {
+        Ok(config) => config,
+        Err(error) => {
+            tracing::error!(%error, "configuration error; the function cannot start");
+            if let Some(runtime_api) = variable("AWS_LAMBDA_RUNTIME_API") {
+                report_init_error(&runtime_api, &error).await;
+            }
+            return Err(error.into());
+        }
+    };
     if let Some(region) = variable("AWS_REGION").filter(|region| region != config.channel.region()) {
         tracing::info!(
             function_region = %region,
@@ -52,4 +63,42 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let handler =
         service_fn(move |event: LambdaEvent<IncomingEvent>| async move { forwarder.handle(event).await });
     Runtime::new(handler).layer(ReadEventLayer).layer(TracingLayer::new()).run().await
+}
+
+/// How long the Runtime API has to accept the init error: it runs on the same host, and the
+/// function exits either way.
+const INIT_ERROR_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Tells the Lambda Runtime API why init failed (`POST …/runtime/init/error`), so that Lambda
+/// shows the setting to fix, not only "Runtime exited". `lambda_runtime` 1.x posts there only
+/// for SnapStart hooks and offers no call for it: the post goes through its own Runtime API
+/// client. A failed report is logged; the function exits all the same.
+async fn report_init_error(runtime_api: &str, error: &ConfigError) {
+    let diagnostic = Diagnostic::from(error);
+    let report = async {
+        let endpoint =
+            runtime_api.parse().map_err(|e| format!("AWS_LAMBDA_RUNTIME_API is not host:port ({e})"))?;
+        let client = PooledClient::builder().with_endpoint(endpoint).build();
+        let request = build_request()
+            .method("POST")
+            .uri("/2018-06-01/runtime/init/error")
+            .header("Lambda-Runtime-Function-Error-Type", diagnostic.error_type.as_str())
+            .header("Content-Type", "application/json")
+            .body(Body::from(serde_json::to_vec(&diagnostic).map_err(|e| e.to_string())?))
+            .map_err(|e| e.to_string())?;
+        let response = client.call(request).await.map_err(|e| e.to_string())?;
+        match response.status() {
+            status if status.is_success() => Ok(()),
+            status => Err(format!("the Runtime API answered {status}")),
+        }
+    };
+    match tokio::time::timeout(INIT_ERROR_TIMEOUT, report).await {
+        Ok(Ok(())) => {}
+        Ok(Err(problem)) => {
+            tracing::warn!(%problem, "the init error could not be reported to the Runtime API")
+        }
+        Err(_) => {
+            tracing::warn!(timeout = ?INIT_ERROR_TIMEOUT, "the Runtime API did not take the init error in time")
+        }
+    }
 }

@@ -255,6 +255,49 @@ async fn an_invalid_external_id_stops_the_function_at_init_without_showing_it() 
     assert!(!text.contains("shared secret"), "{text}");
 }
 
+#[tokio::test]
+async fn a_configuration_error_is_reported_to_the_runtime_api_naming_the_setting_but_no_secret() {
+    const SECRET: &str = "SECRET-EXTERNAL-ID-7f3a";
+    let spaced = format!("tenant 42 {SECRET}");
+    let cases = [
+        // A valid secret beside a bad setting, and a secret that is itself invalid.
+        ([("CHANNEL_ARN", "01234567-89ab-cdef-0123-456789abcdef"), ("EXTERNAL_ID", SECRET)], "CHANNEL_ARN"),
+        ([("CHANNEL_ARN", CHANNEL_ARN), ("EXTERNAL_ID", spaced.as_str())], "EXTERNAL_ID"),
+    ];
+    for (env, setting) in cases {
+        let stand_in = stand_in().await;
+        let runtime = RuntimeApi::start().await.unwrap();
+        let mut command = function(&runtime.address(), &stand_in);
+        command.envs(env);
+        let output = tokio::time::timeout(Duration::from_secs(30), command.output()).await.unwrap().unwrap();
+        let logs =
+            String::from_utf8_lossy(&output.stdout).to_string() + &String::from_utf8_lossy(&output.stderr);
+
+        assert!(!output.status.success(), "{logs}");
+        let error = runtime.init_error().unwrap_or_else(|| panic!("nothing posted to init/error: {logs}"));
+        let error_type = format!("ConfigError.{setting}");
+        assert_eq!(runtime.init_error_type(), Some(error_type.clone()), "{error}");
+        assert_eq!(error["errorType"], error_type.as_str(), "{error}");
+        let message = error["errorMessage"].as_str().unwrap_or_default();
+        assert!(message.starts_with(&format!("{setting} is")), "{error}");
+        assert!(!error.to_string().contains(SECRET), "{error}");
+        assert!(!logs.contains(SECRET), "{logs}");
+    }
+}
+
+#[tokio::test]
+async fn a_configuration_error_outside_lambda_is_logged_and_stops_the_function() {
+    let stand_in = stand_in().await;
+    let mut command = function("127.0.0.1:9", &stand_in);
+    command.env_remove("AWS_LAMBDA_RUNTIME_API").env("CHANNEL_ARN", "not-an-arn");
+    let output = tokio::time::timeout(Duration::from_secs(30), command.output()).await.unwrap().unwrap();
+    let logs = String::from_utf8_lossy(&output.stdout).to_string() + &String::from_utf8_lossy(&output.stderr);
+
+    assert!(!output.status.success(), "{logs}");
+    assert!(logs.contains("configuration error; the function cannot start"), "{logs}");
+    assert!(logs.contains("CHANNEL_ARN is"), "{logs}");
+}
+
 /// Runs the binary on `batch` with `env` added, and returns the answer and everything it wrote.
 async fn run_once(
     stand_in: &StandIn,

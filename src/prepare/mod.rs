@@ -1,5 +1,7 @@
 //! A record → its audit events: take the events out of the record's envelope, send each one
-//! that already is a schema event unchanged, map the others, and check them all.
+//! that already is a schema event unchanged, map the others, and check them all. An event
+//! with every required field of the schema is a schema event even when it breaks a rule: it
+//! is rejected for that rule, never mapped (see [`audit::NotSchema`]).
 //!
 //! A record usually holds one event; a CloudWatch Logs record or a KPL aggregate holds many,
 //! and a control message (CloudWatch Logs, SNS subscription) none. Each event is judged on
@@ -16,7 +18,7 @@ pub mod time;
 use std::sync::Arc;
 
 use crate::config::Config;
-use crate::event::{self, AuditEvent};
+use crate::event::{self, AuditEvent, NotSchema};
 use crate::lambda::{ItemIdentifier, Payload, Record, Source};
 use crate::prepare::envelope::{EnvelopeSetting, Inner, Opened, Unwrapped};
 use crate::prepare::mapping::{Context, Mapping};
@@ -81,7 +83,7 @@ impl Intake {
                 Err(rejection) => out.push(Err(rejection)),
             };
         }
-        let Err(not_schema) = event::check_schema(&text) else {
+        let Err(not_schema) = event::check_payload(&text) else {
             return out.push(event::schema_event(record_id(record, &text), text));
         };
         if self.envelope == EnvelopeSetting::Auto {
@@ -105,7 +107,7 @@ impl Intake {
                 Some(part) => event::audit_event_id(&ItemIdentifier::from(part.clone())),
                 None => record_id(record, &text),
             };
-            let Err(not_schema) = event::check_schema(&text) else {
+            let Err(not_schema) = event::check_payload(&text) else {
                 return event::schema_event(id, text);
             };
             let envelope = Some((inner, fields.as_ref()));
@@ -114,15 +116,20 @@ impl Intake {
         out.extend(events);
     }
 
-    /// A payload that is not a schema event (`not_schema` says why): mapped when a mapping is
+    /// A payload that failed the schema check (`not_schema` says why): a schema event that
+    /// breaks a rule is rejected for it; any other payload is mapped when a mapping is
     /// configured, else rejected for what the schema check found.
     fn mapped(
         &self,
         text: &str,
         id: String,
-        not_schema: Rejection,
+        not_schema: NotSchema,
         at: Mapped<'_>,
     ) -> Result<AuditEvent, Rejection> {
+        let not_schema = match not_schema {
+            NotSchema::Broken(rejection) => return Err(rejection),
+            NotSchema::ToMap(rejection) => rejection,
+        };
         let Some(mapping) = &self.mapping else {
             return Err(not_schema);
         };
@@ -153,5 +160,70 @@ fn record_id(record: &Record, text: &str) -> String {
     match &record.item_identifier {
         Some(identifier) => event::audit_event_id(identifier),
         None => event::payload_id(text),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ChannelArn;
+    use serde_json::json;
+
+    /// A mapping whose `UID` comes from a path a schema event does not have.
+    fn mapping() -> Arc<Mapping> {
+        let mapping = json!({"eventName": {"path": "/action"}, "eventSource": {"const": "shop"},
+                             "userIdentity.type": {"const": "Customer"}, "userIdentity.principalId": {"path": "/who"},
+                             "UID": {"path": "/id"}});
+        Arc::new(Mapping::parse(&mapping.to_string()).unwrap())
+    }
+
+    fn intake(mapping: Option<Arc<Mapping>>) -> Intake {
+        let channel = ChannelArn::parse("arn:aws:cloudtrail:us-east-1:123456789012:channel/c").unwrap();
+        Intake { mapping, ..Intake::of(&Config::for_channel(channel)) }
+    }
+
+    fn units(intake: &Intake, body: &str) -> Units {
+        let mut record = Record {
+            item_identifier: Some(ItemIdentifier::from("m-1".to_owned())),
+            payload: Ok(Payload::Text(body.to_owned())),
+            message_group: None,
+            arrival_ms: None,
+            sent_ms: Some(1_764_129_600_000),
+        };
+        let mut units = Units::new();
+        intake.audit_events(Source::Sqs, &mut record, &mut units);
+        units
+    }
+
+    #[test]
+    fn a_schema_event_dated_30_february_is_rejected_for_its_time_with_or_without_a_mapping() {
+        let event =
+            json!({"version": "1.0", "userIdentity": {"type": "User", "principalId": "alice@example.com"},
+                           "eventSource": "shop", "eventName": "Buy", "eventTime": "2026-02-30T10:00:00Z",
+                           "UID": "uid-1", "recipientAccountId": "123456789012"})
+            .to_string();
+        let sns = json!({"Type": "Notification", "MessageId": "n-1", "TopicArn": "arn:aws:sns:us-east-1:123456789012:t",
+                         "Message": event, "Timestamp": "2026-11-26T04:00:00.000Z"})
+        .to_string();
+        for mapping in [None, Some(mapping())] {
+            for body in [&event, &sns] {
+                let units = units(&intake(mapping.clone()), body);
+                assert_eq!(units, [Err(Rejection::BadEventTime)], "mapping: {}, {body}", mapping.is_some());
+                let reason = Rejection::BadEventTime.to_string();
+                assert!(reason.contains("eventTime is not a real calendar time"), "{reason}");
+                assert!(!reason.contains("2026-02-30") && !reason.contains("alice"), "{reason}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_payload_with_only_some_of_the_schema_fields_is_still_mapped() {
+        let body = json!({"action": "Buy", "who": "ann", "id": "u-1", "eventName": "x",
+                          "eventTime": "2026-11-26T05:00:00+01:00"})
+        .to_string();
+        let units = units(&intake(Some(mapping())), &body);
+        let [Ok(event)] = &units[..] else { panic!("{units:?}") };
+        let event: serde_json::Value = serde_json::from_str(&event.event_data).unwrap();
+        assert_eq!((&event["eventName"], &event["UID"]), (&json!("Buy"), &json!("u-1")));
     }
 }

@@ -305,7 +305,15 @@ fn parse_from(entry: &str, value: &Value) -> Result<Origin, MappingError> {
         value.as_object().filter(|object| object.len() == 1).ok_or_else(|| error(entry, expected))?;
     let (kind, value) = object.iter().next().ok_or_else(|| error(entry, expected))?;
     let pointer = |value: &Value| match value.as_str() {
-        Some(pointer) if pointer.is_empty() || pointer.starts_with('/') => Ok(pointer.to_owned()),
+        Some("") => Ok(String::new()),
+        Some(pointer) if pointer.starts_with('/') && escapes_are_valid(pointer) => Ok(pointer.to_owned()),
+        Some(pointer) if pointer.starts_with('/') => Err(error(
+            entry,
+            format!(
+                "{kind} {pointer:?} is not a JSON Pointer: a ~ must be followed by 0 or 1 \
+                 (~0 is a ~ in a key, ~1 a /; RFC 6901)"
+            ),
+        )),
         _ => Err(error(entry, format!("{kind} must be a JSON Pointer: \"\" or a string starting with /"))),
     };
     match kind.as_str() {
@@ -325,6 +333,13 @@ fn parse_from(entry: &str, value: &Value) -> Result<Origin, MappingError> {
             .ok_or_else(|| error(entry, format!("record must be one of {}", RecordField::NAMES))),
         _ => Err(error(entry, expected)),
     }
+}
+
+/// Whether every `~` in `pointer` is `~0` or `~1`, the only escapes RFC 6901 has. serde_json
+/// keeps any other `~` as it is, so `/a~2b` would quietly look for the key `a~2b`, which the
+/// operator may not have meant: such a pointer is refused at cold start, not guessed at.
+fn escapes_are_valid(pointer: &str) -> bool {
+    pointer.split('~').skip(1).all(|escaped| escaped.starts_with(['0', '1']))
 }
 
 /// The payload as JSON; text that is not JSON is a JSON string (a plain log line), so the

@@ -166,3 +166,33 @@ fn an_envelope_entry_must_name_a_field() {
     let error = Mapping::parse(&complete(json!({"userAgent": {"envelope": ""}})).to_string()).unwrap_err();
     assert_eq!(error.entry, "userAgent");
 }
+
+#[test]
+fn a_pointer_with_an_escape_rfc_6901_does_not_allow_is_refused_naming_its_entry_and_pointer() {
+    for (entry, origin, pointer) in [
+        ("userAgent", "path", "/a~2b"),
+        ("userAgent", "path", "/a~"),
+        ("errorCode", "path", "/a/~~0"),
+        ("userAgent", "envelope", "/source~x"),
+    ] {
+        let mapping = complete(json!({ entry: { origin: pointer } }));
+        let error = Mapping::parse(&mapping.to_string()).unwrap_err();
+        assert_eq!(error.entry, entry, "{pointer}");
+        let message = error.to_string();
+        assert!(message.contains(&format!("{pointer:?}")), "{message}");
+        assert!(message.contains("~ must be followed by 0 or 1"), "{message}");
+    }
+}
+
+#[test]
+fn the_escapes_rfc_6901_allows_find_keys_with_a_slash_or_a_tilde() {
+    let event = apply(
+        json!({"userAgent": {"path": "/a~1b"}, "errorCode": {"path": "/c~0d"}, "errorMessage": {"path": "/e~01"}}),
+        r#"{"a/b": "slash", "c~d": "tilde", "e~1": "both"}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        (&event["userAgent"], &event["errorCode"], &event["errorMessage"]),
+        (&json!("slash"), &json!("tilde"), &json!("both"))
+    );
+}

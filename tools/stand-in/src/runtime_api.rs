@@ -2,7 +2,8 @@
 //! binary through the real runtime loop: it hands out queued invocations on `next` and keeps
 //! what the function answers. It also notes when the first `next` arrived, which is when a
 //! cold start ends, and counts `next` requests, so a benchmark knows when the function has
-//! finished with an invocation and waits for the next one.
+//! finished with an invocation and waits for the next one. What a function that cannot start
+//! posts to `init/error` is kept too.
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
@@ -43,7 +44,8 @@ struct State {
     answered_ms: HashMap<String, u64>,
     first_next: Option<Instant>,
     nexts: u64,
-    init_error: Option<Value>,
+    /// The body and the `Lambda-Runtime-Function-Error-Type` header posted to `init/error`.
+    init_error: Option<(Value, Option<String>)>,
     counter: u64,
 }
 
@@ -142,7 +144,12 @@ impl RuntimeApi {
 
     /// What the function posted to `init/error`, if it did.
     pub fn init_error(&self) -> Option<Value> {
-        self.state().init_error.clone()
+        self.state().init_error.as_ref().map(|(body, _)| body.clone())
+    }
+
+    /// The `Lambda-Runtime-Function-Error-Type` header of the `init/error` post, if it had one.
+    pub fn init_error_type(&self) -> Option<String> {
+        self.state().init_error.as_ref().and_then(|(_, error_type)| error_type.clone())
     }
 }
 
@@ -176,7 +183,8 @@ async fn route(request: &Request, state: &Mutex<State>, changed: &Notify) -> Res
     }
     let body = || serde_json::from_slice(&request.body).unwrap_or(Value::Null);
     if request.method == "POST" && path == "/init/error" {
-        lock(state).init_error = Some(body());
+        let error_type = request.header("lambda-runtime-function-error-type").map(str::to_owned);
+        lock(state).init_error = Some((body(), error_type));
         changed.notify_waiters();
         return accepted();
     }
