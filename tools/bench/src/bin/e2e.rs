@@ -5,7 +5,7 @@
 //!
 //! ```sh
 //! cargo build --release --bin cloudtrail-lake-forwarder
-//! cargo run --release --example bench-e2e -- [--latency-ms 50] [--records 10,100,1000,10000]
+//! cargo run --release -p forwarder-bench --bin e2e -- [--latency-ms 50] [--records 10,100,1000,10000]
 //! ```
 //!
 //! Time is measured from handing the event to the Runtime API to receiving the answer. Peak RSS
@@ -119,7 +119,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         machine::file_size(&binary) as f64 / 1048576.0
     );
     let arm64 =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/lambda/cloudtrail-lake-forwarder/bootstrap");
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/lambda/cloudtrail-lake-forwarder/bootstrap");
     if arm64.exists() {
         println!(
             "binary size: {} ({} bytes, {:.2} MB)",
@@ -233,7 +233,7 @@ fn spawn(
 /// The release binary, or the one `BENCH_BINARY` names (say, a build with symbols for perf).
 fn release_binary() -> Result<PathBuf, String> {
     let path = std::env::var_os("BENCH_BINARY").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/cloudtrail-lake-forwarder")
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/release/cloudtrail-lake-forwarder")
     });
     if path.exists() {
         Ok(path)

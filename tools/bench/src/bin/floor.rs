@@ -3,8 +3,8 @@
 //! of an invocation's CPU those parts cost by themselves.
 //!
 //! ```sh
-//! cargo build --release --bin cloudtrail-lake-forwarder --example floor
-//! cargo run --release --example cpu -- --floor runtime     # or --floor sdk, --floor plain
+//! cargo build --release --bin cloudtrail-lake-forwarder -p forwarder-bench --bin floor
+//! cargo run --release -p forwarder-bench --bin cpu -- --floor runtime     # or --floor sdk, --floor plain
 //! ```
 //!
 //! `FLOOR=runtime`: `lambda_runtime`'s loop (the same layers as the forwarder's `main`, less the

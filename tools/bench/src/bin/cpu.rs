@@ -3,7 +3,7 @@
 //!
 //! ```sh
 //! cargo build --release --bin cloudtrail-lake-forwarder
-//! cargo run --release --example cpu -- [--latency-ms 50] [--quick] [--only kinesis|sqs100|sqs10|share] [--instructions] [--floor runtime|sdk|plain]
+//! cargo run --release -p forwarder-bench --bin cpu -- [--latency-ms 50] [--quick] [--only kinesis|sqs100|sqs10|share] [--instructions] [--floor runtime|sdk|plain]
 //! ```
 //!
 //! The release binary runs as the function process, through the real runtime loop (the Runtime
@@ -24,11 +24,11 @@
 //! cgroup part). Cold start at the share counts from spawning `sh`, which joins the group and
 //! then executes the function.
 //!
-//! `--floor runtime|sdk|plain` runs `examples/floor.rs` in the function's place: only the parts
-//! the forwarder is built on (`lambda_runtime`'s loop; and the SDK's `PutAuditEvents` calls, with
-//! the forwarder's body or, `plain`, the SDK's own), none of its own work, so that the table
-//! says what an invocation costs before the forwarder does anything (`cargo build --release
-//! --example floor` first).
+//! `--floor runtime|sdk|plain` runs `floor` (`src/bin/floor.rs`) in the function's place: only
+//! the parts the forwarder is built on (`lambda_runtime`'s loop; and the SDK's `PutAuditEvents`
+//! calls, with the forwarder's body or, `plain`, the SDK's own), none of its own work, so that
+//! the table says what an invocation costs before the forwarder does anything (`cargo build
+//! --release -p forwarder-bench --bin floor` first).
 //!
 //! `--instructions` runs the function under `valgrind --tool=callgrind` and prints instructions
 //! per invocation instead of CPU time: a count that repeats for the same binary and events
@@ -109,7 +109,7 @@ async fn main() -> Result<(), Error> {
     println!("binary: {} ({:.2} MiB)", binary.display(), machine::file_size(&binary) as f64 / 1048576.0);
     println!("stand-in latency: {latency_ms} ms per request, no throttling; CPU = utime + stime of the function process");
     if let Some(floor) = &floor {
-        println!("floor: FLOOR={floor}, the parts the forwarder is built on and none of its own work (examples/floor.rs)");
+        println!("floor: FLOOR={floor}, the parts the forwarder is built on and none of its own work (tools/bench/src/bin/floor.rs)");
     }
     println!();
 
@@ -345,7 +345,7 @@ struct Function {
     cold_start: Duration,
     /// Invocations answered so far.
     rounds: usize,
-    /// The mode of `examples/floor.rs`, which writes no summary lines and has no limiter.
+    /// The mode of `tools/bench/src/bin/floor.rs`, which writes no summary lines and has no limiter.
     floor: Option<String>,
 }
 
@@ -552,16 +552,16 @@ fn sqs_record(i: usize) -> Value {
 fn release_binary(floor: bool) -> Result<PathBuf, String> {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
     let path = std::env::var_os("BENCH_BINARY").map(PathBuf::from).unwrap_or_else(|| match floor {
-        true => target.join("release/examples/floor"),
+        true => target.join("release/floor"),
         false => target.join("release/cloudtrail-lake-forwarder"),
     });
     if path.exists() {
         Ok(path)
     } else {
         Err(format!(
-            "{} is missing: run `cargo build --release --bin cloudtrail-lake-forwarder --example floor` first",
+            "{} is missing: run `cargo build --release --bin cloudtrail-lake-forwarder -p forwarder-bench --bin floor` first",
             path.display()
         ))
     }
