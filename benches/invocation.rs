@@ -9,7 +9,7 @@ use cloudtrail_data_stand_in::fixtures::audit_event_of_len;
 use cloudtrail_lake_forwarder::dedupe::{Key, RecentlyIngested, CAPACITY};
 use cloudtrail_lake_forwarder::event::{self, AuditEvent};
 use cloudtrail_lake_forwarder::lambda::Source;
-use cloudtrail_lake_forwarder::send::plan;
+use cloudtrail_lake_forwarder::send::body;
 use cloudtrail_lake_forwarder::send::SendReport;
 use cloudtrail_lake_forwarder::{report::metrics, Summary};
 use divan::Bencher;
@@ -95,7 +95,7 @@ const FILLERS: [&str; 2] = ["x", "a\"b "];
 #[divan::bench(args = FILLERS, sample_count = 20)]
 fn escaped_len_of_10000_events(bencher: Bencher, filler: &str) {
     let texts = event_texts(filler);
-    bencher.bench_local(|| texts.iter().map(|text| plan::escaped_len(divan::black_box(text))).sum::<usize>());
+    bencher.bench_local(|| texts.iter().map(|text| body::escaped_len(divan::black_box(text))).sum::<usize>());
 }
 
 /// Writing the same events into request bodies, 100 to a body.
@@ -108,9 +108,9 @@ fn write_10000_events_into_bodies(bencher: Bencher, filler: &str) {
         texts
             .chunks(100)
             .map(|chunk| {
-                let len = chunk.iter().map(|text| plan::encoded_event_len(id, text)).sum();
+                let len = chunk.iter().map(|text| body::encoded_event_len(id, text)).sum();
                 let events = chunk.iter().map(|text| (id, text.as_str(), checksum.as_str()));
-                plan::write_body(events, plan::request_len(chunk.len(), len)).len()
+                body::write_body(events, body::request_len(chunk.len(), len)).len()
             })
             .sum::<usize>()
     });

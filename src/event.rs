@@ -19,7 +19,8 @@ use sha2::{Digest, Sha256};
 
 use crate::lambda::ItemIdentifier;
 pub use crate::rejection::Rejection;
-use crate::send::plan::{self, MAX_REQUEST_BYTES};
+use crate::send::body;
+use crate::send::plan::MAX_REQUEST_BYTES;
 
 /// One audit event, ready to be packed into a `PutAuditEvents` request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,9 +45,9 @@ pub fn audit_event(
         Some(item_identifier) => audit_event_id(item_identifier),
         None => sha256_id(event_data.as_bytes()),
     };
-    let encoded_len = plan::encoded_event_len(&id, &event_data);
-    if plan::request_len(1, encoded_len) > MAX_REQUEST_BYTES {
-        return Err(Rejection::TooLarge { bytes: plan::request_len(1, encoded_len) });
+    let encoded_len = body::encoded_event_len(&id, &event_data);
+    if body::request_len(1, encoded_len) > MAX_REQUEST_BYTES {
+        return Err(Rejection::TooLarge { bytes: body::request_len(1, encoded_len) });
     }
     check_schema(&event_data)?;
     Ok(checked_event(id, event_data, encoded_len))
@@ -55,9 +56,9 @@ pub fn audit_event(
 /// The audit event for `event_data` that already passed [`check_schema`], under `id`: the
 /// request size bound and the checksum.
 pub fn schema_event(id: String, event_data: String) -> Result<AuditEvent, Rejection> {
-    let encoded_len = plan::encoded_event_len(&id, &event_data);
-    if plan::request_len(1, encoded_len) > MAX_REQUEST_BYTES {
-        return Err(Rejection::TooLarge { bytes: plan::request_len(1, encoded_len) });
+    let encoded_len = body::encoded_event_len(&id, &event_data);
+    if body::request_len(1, encoded_len) > MAX_REQUEST_BYTES {
+        return Err(Rejection::TooLarge { bytes: body::request_len(1, encoded_len) });
     }
     Ok(checked_event(id, event_data, encoded_len))
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use cloudtrail_data_stand_in::cloudtrail::MAX_BODY_BYTES;
 use cloudtrail_data_stand_in::{Fault, Settings, StandIn};
+use cloudtrail_lake_forwarder::send::body::{encoded_event_len, request_len};
 use cloudtrail_lake_forwarder::{event, send::plan, Answer};
 use common::*;
 use serde_json::{json, Value};
@@ -72,13 +73,13 @@ async fn forty_60kb_records_never_exceed_a_megabyte_and_the_sizes_are_byte_exact
     let requests = stand_in.requests();
     assert!(requests.iter().all(|request| request.body_len <= MAX_BODY_BYTES), "{requests:?}");
     let encoded: Vec<usize> =
-        bodies.iter().enumerate().map(|(i, body)| plan::encoded_event_len(&format!("m-{i}"), body)).collect();
-    let fewest = plan::request_len(40, encoded.iter().sum()).div_ceil(plan::MAX_REQUEST_BYTES);
+        bodies.iter().enumerate().map(|(i, body)| encoded_event_len(&format!("m-{i}"), body)).collect();
+    let fewest = request_len(40, encoded.iter().sum()).div_ceil(plan::MAX_REQUEST_BYTES);
     assert!(requests.len() <= fewest + 1, "{} requests, {fewest} would do", requests.len());
     // The packer's arithmetic matches what the SDK really sent, byte for byte.
     for request in &requests {
         let events: usize = request.ids.iter().map(|id| encoded[id[2..].parse::<usize>().unwrap()]).sum();
-        assert_eq!(request.body_len, plan::request_len(request.ids.len(), events));
+        assert_eq!(request.body_len, request_len(request.ids.len(), events));
     }
     assert_eq!(requests.iter().map(|request| request.ids.len()).sum::<usize>(), 40);
 }

@@ -19,7 +19,7 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use cloudtrail_lake_forwarder::event::{self, AuditEvent};
-use cloudtrail_lake_forwarder::send::plan;
+use cloudtrail_lake_forwarder::send::body::{encoded_event_len, request_len};
 use cloudtrail_lake_forwarder::send::{self, Channel, Reply, SdkChannel};
 use common::*;
 use proptest::prelude::*;
@@ -164,7 +164,7 @@ proptest! {
         ids in prop::collection::vec("[-_A-Za-z0-9]{1,128}", 6),
     ) {
         let events: Vec<AuditEvent> = texts.iter().zip(&ids).map(|(text, id)| event(id, text)).collect();
-        let planned = plan::request_len(events.len(), events.iter().map(|event| event.encoded_len).sum());
+        let planned = request_len(events.len(), events.iter().map(|event| event.encoded_len).sum());
         let (sdk, ours) = both(events);
         prop_assert_eq!(ours.body.len(), planned);
         prop_assert_eq!(&ours, &sdk);
@@ -199,8 +199,8 @@ async fn the_stand_in_takes_the_written_body_and_stores_each_event_unchanged() {
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0].status, Some(200), "signature and checksums verified: {requests:?}");
     let encoded: usize =
-        bodies.iter().enumerate().map(|(i, body)| plan::encoded_event_len(&format!("m-{i}"), body)).sum();
-    assert_eq!(requests[0].body_len, plan::request_len(bodies.len(), encoded));
+        bodies.iter().enumerate().map(|(i, body)| encoded_event_len(&format!("m-{i}"), body)).sum();
+    assert_eq!(requests[0].body_len, request_len(bodies.len(), encoded));
     let mut stored: Vec<(String, String)> =
         stand_in.stored().into_iter().map(|event| (event.id, event.event_data)).collect();
     stored.sort();

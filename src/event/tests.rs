@@ -44,7 +44,7 @@ fn a_valid_event_is_sent_unchanged_with_its_checksum() {
     assert_eq!(event.event_data, text);
     assert_eq!(event.id, "0f8c2a4e-4c4e-4a8f-9d8a-3b1f6b2a7c11");
     assert_eq!(event.checksum, checksum(&text));
-    assert_eq!(event.encoded_len, plan::encoded_event_len(&event.id, &text));
+    assert_eq!(event.encoded_len, body::encoded_event_len(&event.id, &text));
 }
 
 #[test]

@@ -1,6 +1,9 @@
 //! Audit events → per-record outcomes: the only part of the crate that talks to the network.
 //!
-//! - [`client`]: the SDK client's settings, and one `PutAuditEvents` call judged per event.
+//! - [`plan`]: audit events → requests of at most 100 events and 1 MB (FIFO groups in waves).
+//! - [`body`]: a request's body, written byte for byte as the SDK would, its size known first.
+//! - [`client`]: the SDK client's settings, and one `PutAuditEvents` call.
+//! - [`response`]: the service's answer → each sent event's verdict.
 //! - [`limiter`]: how many requests per second this execution environment may start, its
 //!   share of the account's quota, found by feedback and kept across warm invocations.
 //! - `scheduler`: which request goes next, under the limiter, the holds of the source's
@@ -10,9 +13,11 @@
 //! [`Channel`] is the seam in front of the SDK: the scheduler's rules are unit-tested against
 //! a scripted channel, and the integration tests prove the wire against the local stand-in.
 
+pub mod body;
 pub mod client;
 pub mod limiter;
 pub mod plan;
+pub mod response;
 pub mod retry;
 mod scheduler;
 

@@ -32,6 +32,7 @@ where
 }
 
 use crate::event::AuditEvent;
+use crate::send::body;
 
 fn scripted<F>(answer: F) -> Arc<Scripted<F>> {
     Arc::new(Scripted {
@@ -70,7 +71,7 @@ fn batch(len: usize, groups: Option<&[&str]>) -> Batch {
         .map(|i| {
             let id = format!("m-{i}");
             Some(AuditEvent {
-                encoded_len: plan::encoded_event_len(&id, "{}"),
+                encoded_len: body::encoded_event_len(&id, "{}"),
                 id,
                 event_data: "{}".into(),
                 checksum: String::new(),
