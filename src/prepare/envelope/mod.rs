@@ -1,11 +1,7 @@
 //! A record's payload → the events inside it: how pipelines wrap producers' events.
 //!
-//! - SNS → SQS (raw delivery off): a notification, `"Type": "Notification"` with a
-//!   `TopicArn` and a `MessageId`; its `Message` string is the event. A subscription or
-//!   unsubscription confirmation is SNS control traffic, like CloudWatch Logs' control
-//!   message: it holds no event.
-//! - EventBridge → SQS: an event with `"version": "0"`, `id`, `detail-type`, `source`,
-//!   `account`, `time` and a `detail` object, which is the event.
+//! - SNS → SQS (raw delivery off) ([`sns`]): a notification's `Message` string is the event.
+//! - EventBridge → SQS ([`eventbridge`]): an event's `detail` object is the event.
 //! - CloudWatch Logs subscription → Kinesis: gzip ([`cloudwatch`]); one event per log event.
 //! - KPL aggregation → Kinesis: magic bytes, protobuf and an MD5 trailer ([`kpl`]); one event
 //!   per user record.
@@ -17,7 +13,9 @@
 //! Nothing in this module logs or quotes a payload: a broken envelope is a named rejection.
 
 pub mod cloudwatch;
+pub mod eventbridge;
 pub mod kpl;
+pub mod sns;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -39,6 +37,10 @@ pub enum Envelope {
 }
 
 impl Envelope {
+    /// Every envelope, in the order `ENVELOPE`'s documentation lists them.
+    pub const ALL: [Envelope; 4] =
+        [Envelope::Sns, Envelope::EventBridge, Envelope::CloudWatchLogs, Envelope::Kpl];
+
     /// The name used in rejections, in `ENVELOPE` and in the template.
     pub fn name(self) -> &'static str {
         match self {
@@ -74,15 +76,13 @@ impl EnvelopeSetting {
     /// assert_eq!(EnvelopeSetting::parse("gzip"), None);
     /// ```
     pub fn parse(value: &str) -> Option<EnvelopeSetting> {
-        Some(match value.trim().to_ascii_lowercase().as_str() {
-            "auto" => EnvelopeSetting::Auto,
-            "none" => EnvelopeSetting::None,
-            "sns" => EnvelopeSetting::Only(Envelope::Sns),
-            "eventbridge" => EnvelopeSetting::Only(Envelope::EventBridge),
-            "cloudwatch-logs" => EnvelopeSetting::Only(Envelope::CloudWatchLogs),
-            "kpl" => EnvelopeSetting::Only(Envelope::Kpl),
-            _ => return None,
-        })
+        match value.trim().to_ascii_lowercase().as_str() {
+            "auto" => Some(EnvelopeSetting::Auto),
+            "none" => Some(EnvelopeSetting::None),
+            name => {
+                Envelope::ALL.into_iter().find(|envelope| envelope.name() == name).map(EnvelopeSetting::Only)
+            }
+        }
     }
 }
 
@@ -127,7 +127,7 @@ pub struct Inner {
 }
 
 impl Inner {
-    fn single(payload: String, source_id: Option<String>, time: Option<Value>) -> Inner {
+    pub fn single(payload: String, source_id: Option<String>, time: Option<Value>) -> Inner {
         Inner { payload: Ok(payload), part: None, source_id, time, fields: Map::new() }
     }
 
@@ -207,107 +207,48 @@ pub fn pinned_json(setting: EnvelopeSetting) -> Option<Envelope> {
     }
 }
 
-/// Recognises an SNS notification or an EventBridge event in `text` and takes its event out.
-/// `Ok(None)` when the text bears not all of one's marks (or is not a JSON object); a pinned
-/// `expected` envelope turns that into a rejection.
-pub fn open_json(text: &str, expected: Option<Envelope>) -> Result<Option<Unwrapped>, Rejection> {
-    let mut members = serde_json::from_str::<HashMap<String, &RawValue>>(text).unwrap_or_default();
-    let found = Found::take_from(&mut members);
-    match (found, expected) {
-        (Some(found), Some(expected)) if found.envelope() != expected => {
-            Err(Rejection::NotInEnvelope { envelope: expected.name() })
-        }
-        (None, Some(expected)) => Err(Rejection::NotInEnvelope { envelope: expected.name() }),
-        (None, None) => Ok(None),
-        (Some(Found::Notification { message }), _) => Ok(Some(sns(message, members))),
-        // Nothing of a control message is kept: its Token confirms a subscription.
-        (Some(Found::SnsControl), _) => {
-            Ok(Some(Unwrapped { envelope: Envelope::Sns, fields: Arc::default(), events: Vec::new() }))
-        }
-        (Some(Found::EventBridge { detail }), _) => Ok(Some(event_bridge(detail, members))),
-    }
-}
-
-/// A JSON envelope recognised by all of its marks, with the event taken out of it.
+/// Recognises a JSON envelope (an SNS notification, an EventBridge event) in `text` and takes
+/// its event out. `Ok(None)` when the text bears not all of one's marks (or is not a JSON
+/// object); a pinned `expected` envelope turns that into a rejection.
 ///
 /// A producer's payload may well have a field called `detail` or `Type`; only the whole set of
 /// fields the service always writes tells an envelope from a payload to map, so a payload with
 /// some of them is a payload, never a broken envelope.
-enum Found {
-    /// SNS: `"Type": "Notification"`, `TopicArn` and `MessageId` strings, `Message` a string.
-    Notification { message: String },
-    /// SNS control traffic: `"Type": "SubscriptionConfirmation"` or `"UnsubscribeConfirmation"`
-    /// with `TopicArn`, `MessageId`, `Token` and `SubscribeURL` strings. It holds no event.
-    SnsControl,
-    /// EventBridge: `"version": "0"`, `id`, `detail-type`, `source`, `account` and `time`
-    /// strings, `detail` an object (its text, byte for byte).
-    EventBridge { detail: String },
-}
-
-impl Found {
-    fn take_from(members: &mut HashMap<String, &RawValue>) -> Option<Found> {
-        let text =
-            |key: &str| members.get(key).and_then(|raw| serde_json::from_str::<String>(raw.get()).ok());
-        let texts = |keys: &[&str]| keys.iter().all(|key| text(key).is_some());
-        if text("Type").as_deref() == Some("Notification") && texts(&["TopicArn", "MessageId"]) {
-            let message = text("Message")?;
-            members.remove("Message");
-            return Some(Found::Notification { message });
+pub fn open_json(text: &str, expected: Option<Envelope>) -> Result<Option<Unwrapped>, Rejection> {
+    let mut members = serde_json::from_str::<Members<'_>>(text).unwrap_or_default();
+    let found = sns::take(&mut members).or_else(|| eventbridge::take(&mut members));
+    match (found, expected) {
+        (Some(found), Some(expected)) if found.envelope != expected => {
+            Err(Rejection::NotInEnvelope { envelope: expected.name() })
         }
-        let control =
-            matches!(text("Type").as_deref(), Some("SubscriptionConfirmation" | "UnsubscribeConfirmation"));
-        if control && texts(&["TopicArn", "MessageId", "Token", "SubscribeURL"]) {
-            return Some(Found::SnsControl);
-        }
-        let is_object = members.get("detail").is_some_and(|raw| raw.get().starts_with('{'));
-        if text("version").as_deref() == Some("0")
-            && texts(&["id", "detail-type", "source", "account", "time"])
-            && is_object
-        {
-            // The detail's own text: a detail that is a schema event is sent unchanged.
-            let detail = members.remove("detail")?.get().to_owned();
-            return Some(Found::EventBridge { detail });
-        }
-        None
-    }
-
-    fn envelope(&self) -> Envelope {
-        match self {
-            Found::Notification { .. } | Found::SnsControl => Envelope::Sns,
-            Found::EventBridge { .. } => Envelope::EventBridge,
-        }
+        (None, Some(expected)) => Err(Rejection::NotInEnvelope { envelope: expected.name() }),
+        (found, _) => Ok(found),
     }
 }
 
-fn sns(message: String, members: HashMap<String, &RawValue>) -> Unwrapped {
-    let fields = fields_of(members);
-    let source_id = fields.get("MessageId").and_then(Value::as_str).map(str::to_owned);
-    let time = fields.get("Timestamp").cloned();
-    Unwrapped {
-        envelope: Envelope::Sns,
-        fields: Arc::new(fields),
-        events: vec![Inner::single(message, source_id, time)],
-    }
-}
+/// A JSON envelope's top-level members, each still as its text.
+type Members<'a> = HashMap<String, &'a RawValue>;
 
-fn event_bridge(detail: String, members: HashMap<String, &RawValue>) -> Unwrapped {
-    let fields = fields_of(members);
-    let source_id = fields.get("id").and_then(Value::as_str).map(str::to_owned);
-    let time = fields.get("time").cloned();
-    Unwrapped {
-        envelope: Envelope::EventBridge,
-        fields: Arc::new(fields),
-        events: vec![Inner::single(detail, source_id, time)],
-    }
+/// The text of the string member `key`, if it is one.
+fn text(members: &Members<'_>, key: &str) -> Option<String> {
+    members.get(key).and_then(|raw| serde_json::from_str::<String>(raw.get()).ok())
 }
 
 /// The envelope's fields as values for the mapping; a field that cannot be read is left out.
-fn fields_of(members: HashMap<String, &RawValue>) -> Map<String, Value> {
+fn fields_of(members: Members<'_>) -> Map<String, Value> {
     members.into_iter().filter_map(|(key, raw)| Some((key, serde_json::from_str(raw.get()).ok()?))).collect()
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_setting_lists_and_reads_every_envelope_by_name() {
+        for envelope in Envelope::ALL {
+            assert!(EnvelopeSetting::VALUES.contains(envelope.name()), "{}", envelope.name());
+            assert_eq!(EnvelopeSetting::parse(envelope.name()), Some(EnvelopeSetting::Only(envelope)));
+        }
+    }
+
     use super::*;
     use serde_json::json;
 
