@@ -7,14 +7,16 @@
 
 pub mod answer;
 pub mod event;
+pub mod kinesis;
 pub mod ordering;
 pub mod read;
+pub mod sqs;
 pub mod unbase64;
 
 use std::fmt;
 use std::sync::Arc;
 
-use crate::lambda::event::{IncomingEvent, NotBase64, RawRecord};
+use crate::lambda::event::{IncomingEvent, RawRecord};
 use crate::rejection::Rejection;
 
 /// Which event source mapping delivered the batch; it decides how failures are answered.
@@ -32,8 +34,16 @@ impl Source {
     /// The field that identifies a record of this source to Lambda.
     pub fn identifier_field(self) -> &'static str {
         match self {
-            Source::Sqs | Source::SqsFifo => "messageId",
-            Source::Kinesis => "kinesis.sequenceNumber",
+            Source::Sqs | Source::SqsFifo => sqs::IDENTIFIER_FIELD,
+            Source::Kinesis => kinesis::IDENTIFIER_FIELD,
+        }
+    }
+
+    /// The `eventSource` each record of this source names.
+    pub fn event_source(self) -> &'static str {
+        match self {
+            Source::Sqs | Source::SqsFifo => sqs::EVENT_SOURCE,
+            Source::Kinesis => kinesis::EVENT_SOURCE,
         }
     }
 
@@ -219,13 +229,13 @@ pub fn decode(event: IncomingEvent) -> Result<Option<Batch>, EventError> {
 fn batch_source(records: &[RawRecord]) -> Result<Source, EventError> {
     for record in records {
         match record.event_source.as_deref() {
-            Some("aws:sqs") => {
+            Some(sqs::EVENT_SOURCE) => {
                 let fifo = records.iter().any(|record| {
                     record.event_source_arn.as_deref().is_some_and(|arn| arn.ends_with(".fifo"))
                 });
                 return Ok(if fifo { Source::SqsFifo } else { Source::Sqs });
             }
-            Some("aws:kinesis") => return Ok(Source::Kinesis),
+            Some(kinesis::EVENT_SOURCE) => return Ok(Source::Kinesis),
             _ => {}
         }
     }
@@ -233,46 +243,20 @@ fn batch_source(records: &[RawRecord]) -> Result<Source, EventError> {
     Err(EventError::UnknownSource { event_source })
 }
 
+/// One record, read by its source's rules; a record of another source is rejected, keeping
+/// the identifier it has.
 fn decode_record(source: Source, record: RawRecord) -> Record {
-    let (expected_source, identifier) = match source {
-        Source::Sqs | Source::SqsFifo => ("aws:sqs", record.message_id),
-        Source::Kinesis => ("aws:kinesis", record.sequence_number),
+    let expected = source.event_source();
+    let foreign = record.event_source.as_deref() != Some(expected);
+    let mut record = match source {
+        Source::Sqs => sqs::record(record, false),
+        Source::SqsFifo => sqs::record(record, true),
+        Source::Kinesis => kinesis::record(record),
     };
-    let item_identifier = identifier.filter(|identifier| !identifier.is_empty()).map(ItemIdentifier::from);
-
-    let payload = if record.event_source.as_deref() != Some(expected_source) {
-        Err(Rejection::WrongEventSource { expected: expected_source })
-    } else {
-        match source {
-            Source::Sqs | Source::SqsFifo => {
-                record.body.map(Payload::Text).ok_or(Rejection::MissingPayload { field: "body" })
-            }
-            Source::Kinesis => kinesis_data(record.data),
-        }
-    };
-    let message_group = match source {
-        Source::SqsFifo => record.message_group_id,
-        _ => None,
-    };
-    let arrival_ms = record
-        .approximate_arrival_timestamp
-        .filter(|seconds| source == Source::Kinesis && seconds.is_finite() && *seconds >= 0.0)
-        .map(|seconds| (seconds * 1000.0) as u64);
-    let sent_ms = record
-        .sent_timestamp
-        .filter(|_| source != Source::Kinesis)
-        .and_then(|sent| sent.trim().parse::<u64>().ok());
-    Record { item_identifier, payload, message_group, arrival_ms, sent_ms }
-}
-
-/// Kinesis data, base64-decoded as it was read; whether it is text is decided after the
-/// envelope step.
-fn kinesis_data(data: Option<Result<Vec<u8>, NotBase64>>) -> Result<Payload, Rejection> {
-    match data {
-        Some(Ok(bytes)) => Ok(Payload::Bytes(bytes)),
-        Some(Err(NotBase64)) => Err(Rejection::NotBase64),
-        None => Err(Rejection::MissingPayload { field: "kinesis.data" }),
+    if foreign {
+        record.payload = Err(Rejection::WrongEventSource { expected });
     }
+    record
 }
 
 #[cfg(test)]
