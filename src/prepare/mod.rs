@@ -1,7 +1,7 @@
 //! A record → its audit events: take the events out of the record's envelope, send each one
 //! that already is a schema event unchanged, map the others, and check them all. An event
 //! with every required field of the schema is a schema event even when it breaks a rule: it
-//! is rejected for that rule, never mapped (see [`audit::NotSchema`]).
+//! is rejected for that rule, never mapped (see [`schema::NotSchema`]).
 //!
 //! A record usually holds one event; a CloudWatch Logs record or a KPL aggregate holds many,
 //! and a control message (CloudWatch Logs, SNS subscription) none. Each event is judged on
@@ -13,15 +13,17 @@
 pub mod envelope;
 pub mod mapping;
 pub mod part;
+pub mod schema;
 pub mod time;
 
 use std::sync::Arc;
 
 use crate::config::Config;
-use crate::event::{self, AuditEvent, NotSchema};
+use crate::event::{self, AuditEvent};
 use crate::lambda::{ItemIdentifier, Payload, Record, Source};
 use crate::prepare::envelope::{EnvelopeSetting, Inner, Opened, Unwrapped};
 use crate::prepare::mapping::{Context, Mapping};
+use crate::prepare::schema::NotSchema;
 use crate::rejection::Rejection;
 
 /// What turns records into events: the envelope setting, the mapping, the channel's account.
@@ -83,7 +85,7 @@ impl Intake {
                 Err(rejection) => out.push(Err(rejection)),
             };
         }
-        let Err(not_schema) = event::check_payload(&text) else {
+        let Err(not_schema) = schema::check_payload(&text) else {
             return out.push(event::schema_event(record_id(record, &text), text));
         };
         if self.envelope == EnvelopeSetting::Auto {
@@ -107,7 +109,7 @@ impl Intake {
                 Some(part) => event::audit_event_id(&ItemIdentifier::from(part.clone())),
                 None => record_id(record, &text),
             };
-            let Err(not_schema) = event::check_payload(&text) else {
+            let Err(not_schema) = schema::check_payload(&text) else {
                 return event::schema_event(id, text);
             };
             let envelope = Some((inner, fields.as_ref()));
@@ -142,7 +144,7 @@ impl Intake {
             uid: &uid,
         };
         let event_data = mapping.apply(text, context)?;
-        event::check_schema(&event_data)?;
+        schema::check_schema(&event_data)?;
         event::schema_event(id, event_data)
     }
 }

@@ -347,7 +347,9 @@ fn escapes_are_valid(pointer: &str) -> bool {
 fn payload_value(payload: &str) -> Result<Value, Rejection> {
     match serde_json::from_str::<Value>(payload) {
         Ok(value) => Ok(value),
-        Err(error) if payload.trim_start().starts_with(['{', '[']) => Err(crate::event::not_json(&error)),
+        Err(error) if payload.trim_start().starts_with(['{', '[']) => {
+            Err(crate::prepare::schema::not_json(&error))
+        }
         Err(_) => Ok(Value::String(payload.to_owned())),
     }
 }
