@@ -128,7 +128,7 @@ impl PrepareBy {
 }
 
 /// How many plain records are prepared between two looks at the clock.
-const RECORDS_PER_LOOK: u32 = 8;
+pub const RECORDS_PER_LOOK: u32 = 8;
 
 /// A record whose payload is this large, or that may unpack into many events, is looked at
 /// before and after on its own.
@@ -137,7 +137,7 @@ pub const HEAVY_RECORD_BYTES: usize = 64 * 1024;
 /// Watches one thread's preparation against [`PrepareBy`]. At each look it asks whether the
 /// records until the next look (one heavy record, or [`RECORDS_PER_LOOK`] plain ones), each as
 /// slow as the slowest of its kind so far, would still leave time to answer
-/// ([`deadline::may_prepare`]); once not, preparing stops for good. Before any record is done
+/// ([`may_prepare`]); once not, preparing stops for good. Before any record is done
 /// nothing is known of their time, so the first look stops only a deadline already at hand.
 pub struct Stopwatch {
     by: PrepareBy,

@@ -57,7 +57,7 @@ impl Key {
 /// A bounded set of recently ingested events, oldest forgotten first.
 #[derive(Debug)]
 pub struct RecentlyIngested {
-    inner: Mutex<Inner>,
+    inner: Mutex<Memory>,
 }
 
 /// Room for twice [`CAPACITY`] keys: the set stays under half full, so forgetting one key and
@@ -65,7 +65,7 @@ pub struct RecentlyIngested {
 /// make the table rehash every key in place.
 impl Default for RecentlyIngested {
     fn default() -> RecentlyIngested {
-        let inner = Inner {
+        let inner = Memory {
             keys: HashSet::with_capacity(2 * CAPACITY),
             order: VecDeque::with_capacity(CAPACITY + 1),
         };
@@ -74,12 +74,12 @@ impl Default for RecentlyIngested {
 }
 
 #[derive(Debug)]
-struct Inner {
+struct Memory {
     keys: HashSet<Key>,
     order: VecDeque<Key>,
 }
 
-impl Inner {
+impl Memory {
     fn remember(&mut self, key: Key) {
         if self.keys.insert(key) {
             self.order.push_back(key);
@@ -113,7 +113,7 @@ impl RecentlyIngested {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Memory> {
         self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }

@@ -31,7 +31,7 @@ use crate::lambda::event::IncomingEvent;
 use crate::lambda::{self, read, Batch, EventError, Record, Source};
 use crate::outcome::{fold_outcomes, Outcome};
 use crate::prepare::part::{prepare_part, unpacks, Budget, Part};
-use crate::prepare::Intake;
+use crate::prepare::Preparer;
 use crate::report::{self, metrics, Summary};
 use crate::send::{plan, Channel, Delivery, SdkChannel, SendReport, Sender};
 
@@ -42,7 +42,7 @@ use crate::send::{plan, Channel, Delivery, SdkChannel, SendReport, Sender};
 pub struct Forwarder<C = SdkChannel> {
     sender: Sender<C>,
     recent: RecentlyIngested,
-    intake: Arc<Intake>,
+    preparer: Arc<Preparer>,
     metrics_namespace: String,
     function_name: String,
 }
@@ -65,7 +65,7 @@ impl<C: Channel> Forwarder<C> {
                 config.max_requests_per_second,
             ),
             recent: RecentlyIngested::default(),
-            intake: Arc::new(Intake::of(config)),
+            preparer: Arc::new(Preparer::of(config)),
             metrics_namespace: config.metrics_namespace.clone(),
             function_name: config.function_name.clone(),
         }
@@ -114,7 +114,7 @@ impl<C: Channel> Forwarder<C> {
         let (head_clock, tail_clock) = deadline::part_clocks(deadline, total, first);
 
         let by = head_clock.prepare_by(started.elapsed());
-        let head = prepare_part(batch.source, &mut batch.records, 0, &self.intake, Budget::WHOLE, by);
+        let head = prepare_part(batch.source, &mut batch.records, 0, &self.preparer, Budget::WHOLE, by);
         let mut preparation = started.elapsed();
         let tail = (!rest.is_empty()).then(|| {
             let budget = Budget::WHOLE.minus(head.used);
@@ -167,10 +167,10 @@ impl<C: Channel> Forwarder<C> {
         budget: Budget,
         by: Option<deadline::PrepareBy>,
     ) -> JoinHandle<(Vec<Record>, Part, Duration)> {
-        let intake = Arc::clone(&self.intake);
+        let preparer = Arc::clone(&self.preparer);
         tokio::task::spawn_blocking(move || {
             let began = std::time::Instant::now();
-            let part = prepare_part(source, &mut records, first, &intake, budget, by);
+            let part = prepare_part(source, &mut records, first, &preparer, budget, by);
             (records, part, began.elapsed())
         })
     }

@@ -26,8 +26,8 @@ pub enum Hold {
     /// The invocation's deadline came first.
     OutOfTime,
     /// The batch's earlier records unpacked to as many audit event bytes or events as one
-    /// invocation takes ([`crate::MAX_EVENT_BYTES_PER_INVOCATION`],
-    /// [`crate::MAX_EVENTS_PER_INVOCATION`]); this one waits for a later delivery.
+    /// invocation takes ([`crate::prepare::part::MAX_EVENT_BYTES_PER_INVOCATION`],
+    /// [`crate::prepare::part::MAX_EVENTS_PER_INVOCATION`]); this one waits for a later delivery.
     OverBudget,
 }
 

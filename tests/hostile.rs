@@ -2,7 +2,7 @@
 //! fails the batch, and every record that is not ingested is named in the answer.
 //!
 //! Properties run generated records through the forwarder's own `forward` over a channel in
-//! memory, and through a record's stage ([`Intake::audit_events`]) where the events inside one
+//! memory, and through a record's stage ([`Preparer::audit_events`]) where the events inside one
 //! record are the point; the table at the end sends the nastiest shapes through the real SDK
 //! client and the stand-in.
 
@@ -12,7 +12,7 @@ use cloudtrail_lake_forwarder::config::Config;
 use cloudtrail_lake_forwarder::lambda::{self, EventError};
 use cloudtrail_lake_forwarder::prepare::mapping::Mapping;
 use cloudtrail_lake_forwarder::prepare::part::MAX_EVENTS_PER_INVOCATION;
-use cloudtrail_lake_forwarder::prepare::Intake;
+use cloudtrail_lake_forwarder::prepare::Preparer;
 use cloudtrail_lake_forwarder::rejection::Rejection;
 use cloudtrail_lake_forwarder::Answer;
 use common::memory::{memory_forwarder, MemoryChannel};
@@ -141,15 +141,15 @@ proptest! {
 }
 
 /// The rejections of a single Kinesis record's events, by the record's own stage
-/// ([`Intake::audit_events`]) with `intake`; `None` for an event that would be sent.
-fn kinesis_rejections(data: &[u8], intake: &Intake) -> Vec<Option<Rejection>> {
-    record_rejections(records(vec![kinesis_record(&sequence_number(0), data)]), intake)
+/// ([`Preparer::audit_events`]) with `preparer`; `None` for an event that would be sent.
+fn kinesis_rejections(data: &[u8], preparer: &Preparer) -> Vec<Option<Rejection>> {
+    record_rejections(records(vec![kinesis_record(&sequence_number(0), data)]), preparer)
 }
 
-fn record_rejections(event: Value, intake: &Intake) -> Vec<Option<Rejection>> {
+fn record_rejections(event: Value, preparer: &Preparer) -> Vec<Option<Rejection>> {
     let mut batch = lambda::decode(incoming(event)).unwrap().expect("one record");
     let mut units = Vec::new();
-    intake.audit_events(batch.source, &mut batch.records[0], &mut units);
+    preparer.audit_events(batch.source, &mut batch.records[0], &mut units);
     units.into_iter().map(Result::err).collect()
 }
 
@@ -157,13 +157,13 @@ fn log_events(n: usize) -> Vec<(String, i64, String)> {
     (0..n).map(|i| (format!("{:056}", i), 1_764_129_600_000, audit_json(&format!("log-{i}")))).collect()
 }
 
-/// An intake that maps every payload, so that decoding errors cannot hide behind the schema.
-fn mapping_intake() -> Intake {
+/// An preparer that maps every payload, so that decoding errors cannot hide behind the schema.
+fn mapping_preparer() -> Preparer {
     let mut config = Config::for_channel(channel(CHANNEL_ARN));
     let mapping = r#"{"eventName": {"path": "/n"}, "eventSource": {"const": "s"},
                       "userIdentity.type": {"const": "T"}, "userIdentity.principalId": {"const": "p"}}"#;
     config.mapping = Some(std::sync::Arc::new(Mapping::parse(mapping).unwrap()));
-    Intake::of(&config)
+    Preparer::of(&config)
 }
 
 proptest! {
@@ -173,7 +173,7 @@ proptest! {
     fn cloudwatch_data_cut_anywhere_is_one_named_rejection(cut in 0usize..10_000) {
         let data = cloudwatch_logs_data("/app/audit", &log_events(3));
         let cut = 2 + cut % (data.len() - 2);
-        let rejections = kinesis_rejections(&data[..cut], &intake());
+        let rejections = kinesis_rejections(&data[..cut], &preparer());
         prop_assert_eq!(rejections.len(), 1);
         prop_assert!(matches!(rejections[0], Some(Rejection::BadGzip { .. })), "{:?}", rejections);
     }
@@ -184,7 +184,7 @@ proptest! {
         let at = at % data.len();
         data[at] ^= xor;
         // Header bytes such as the modification time do not matter; anything else is refused.
-        let rejections = kinesis_rejections(&data, &intake());
+        let rejections = kinesis_rejections(&data, &preparer());
         prop_assert!(rejections.len() == 1 || rejections.iter().all(Option::is_none), "{:?}", rejections);
     }
 
@@ -196,7 +196,7 @@ proptest! {
         if good_md5 {
             data.extend_from_slice(&md5::Md5::digest(&protobuf));
         }
-        let rejections = kinesis_rejections(&data, &mapping_intake());
+        let rejections = kinesis_rejections(&data, &mapping_preparer());
         let whole = |rejections: &[Option<Rejection>]| match rejections {
             [Some(Rejection::KplChecksumMismatch | Rejection::BadEnvelope { envelope: "KPL", .. })] => true,
             [Some(Rejection::TooManyEvents { envelope: "KPL", .. })] => good_md5,
@@ -274,14 +274,14 @@ fn an_md5_mismatch_rejects_the_whole_aggregate() {
     let mut data = kpl_aggregate(&[audit_json("a").as_bytes(), audit_json("b").as_bytes()]);
     let last = data.len() - 1;
     data[last] ^= 0x55;
-    assert_eq!(kinesis_rejections(&data, &intake()), [Some(Rejection::KplChecksumMismatch)]);
+    assert_eq!(kinesis_rejections(&data, &preparer()), [Some(Rejection::KplChecksumMismatch)]);
 }
 
 #[test]
 fn a_gzip_bomb_is_a_named_rejection() {
     let bomb = gzip(&vec![b'{'; 64 * 1024 * 1024]);
     assert_eq!(
-        kinesis_rejections(&bomb, &intake()),
+        kinesis_rejections(&bomb, &preparer()),
         [Some(Rejection::GzipTooLarge { limit: 16 * 1024 * 1024 })]
     );
 }
@@ -296,7 +296,7 @@ fn a_million_log_events_are_refused_within_the_bounds() {
     }
     text.pop();
     text.push_str("]}");
-    let rejections = kinesis_rejections(&gzip(text.as_bytes()), &intake());
+    let rejections = kinesis_rejections(&gzip(text.as_bytes()), &preparer());
     assert!(
         matches!(rejections[..], [Some(Rejection::GzipTooLarge { .. } | Rejection::TooManyEvents { .. })]),
         "{rejections:?}"
@@ -310,7 +310,7 @@ fn a_million_log_events_are_refused_within_the_bounds() {
         .as_bytes(),
     );
     assert!(matches!(
-        kinesis_rejections(&small, &intake())[..],
+        kinesis_rejections(&small, &preparer())[..],
         [Some(Rejection::TooManyEvents { limit: 10_000, .. })]
     ));
 }
@@ -321,11 +321,11 @@ fn deep_json_in_a_log_message_is_rejected_not_a_stack_overflow() {
     let deep_object = format!("{}1{}", "{\"a\":".repeat(100_000), "}".repeat(100_000));
     let events = vec![("1".repeat(56), 0, deep.clone()), ("2".repeat(56), 0, deep_object)];
     // The schema check skips what it does not read without recursing: still a rejection.
-    let rejections = kinesis_rejections(&cloudwatch_logs_data("/g", &events), &intake());
+    let rejections = kinesis_rejections(&cloudwatch_logs_data("/g", &events), &preparer());
     assert_eq!(rejections.len(), 2);
     assert!(rejections.iter().all(Option::is_some), "{rejections:?}");
     // The mapping reads the payload whole: serde_json's depth limit makes it an error.
-    let rejections = kinesis_rejections(&cloudwatch_logs_data("/g", &events), &mapping_intake());
+    let rejections = kinesis_rejections(&cloudwatch_logs_data("/g", &events), &mapping_preparer());
     assert!(
         rejections.iter().all(|rejection| matches!(rejection, Some(Rejection::NotJson { .. }))),
         "{rejections:?}"
@@ -333,11 +333,11 @@ fn deep_json_in_a_log_message_is_rejected_not_a_stack_overflow() {
     let sns =
         json!({"Type": "Notification", "MessageId": "n-1", "TopicArn": "arn:aws:sns:us-east-1:123456789012:t", "Message": deep})
             .to_string();
-    let rejections = record_rejections(records(vec![sqs_record("m", &sns)]), &mapping_intake());
+    let rejections = record_rejections(records(vec![sqs_record("m", &sns)]), &mapping_preparer());
     assert!(matches!(rejections[..], [Some(Rejection::NotJson { .. })]));
     // The envelope itself nested past the limit is no envelope, and not JSON the schema reads.
     let deep_envelope = format!("{}{}", "{\"detail\":".repeat(100_000), "}".repeat(100_000));
-    let rejections = record_rejections(records(vec![sqs_record("m", &deep_envelope)]), &intake());
+    let rejections = record_rejections(records(vec![sqs_record("m", &deep_envelope)]), &preparer());
     assert!(matches!(rejections[..], [Some(Rejection::NotJson { .. })]));
 }
 

@@ -6,7 +6,7 @@
 //! A record usually holds one event; a CloudWatch Logs record or a KPL aggregate holds many,
 //! and a control message (CloudWatch Logs, SNS subscription) none. Each event is judged on
 //! its own: one that cannot be sent is a rejection among its siblings, and the record is
-//! answered by all of them together (see [`crate::fold_outcomes`]). Every event's `id` and
+//! answered by all of them together (see [`crate::outcome::fold_outcomes`]). Every event's `id` and
 //! `eventData` are computed from the record alone, so they are the same on every delivery and
 //! a redelivered record's ingested events are recognised by [`crate::dedupe`].
 
@@ -21,23 +21,23 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::event::{self, AuditEvent};
 use crate::lambda::{ItemIdentifier, Payload, Record, Source};
-use crate::prepare::envelope::{EnvelopeSetting, Inner, Opened, Unwrapped};
+use crate::prepare::envelope::{EnvelopeSetting, InnerEvent, Opened, Unwrapped};
 use crate::prepare::mapping::{Context, Mapping};
 use crate::prepare::schema::NotSchema;
 use crate::rejection::Rejection;
 
 /// What turns records into events: the envelope setting, the mapping, the channel's account.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Intake {
+pub struct Preparer {
     pub envelope: EnvelopeSetting,
     pub mapping: Option<Arc<Mapping>>,
     /// The channel's account: the mapping's default `recipientAccountId`.
     pub account: String,
 }
 
-impl Intake {
-    pub fn of(config: &Config) -> Intake {
-        Intake {
+impl Preparer {
+    pub fn of(config: &Config) -> Preparer {
+        Preparer {
             envelope: config.envelope,
             mapping: config.mapping.clone(),
             account: config.channel.account().to_owned(),
@@ -49,7 +49,7 @@ impl Intake {
 /// record that cannot be read at all is one rejection; a control message is none.
 pub type Units = Vec<Result<AuditEvent, Rejection>>;
 
-impl Intake {
+impl Preparer {
     /// Appends the audit events of `record` to `out` and returns how many there were, moving
     /// the record's payload out (what is left there is empty). Appending to one list for the
     /// whole batch spares a list per record on the path every schema payload takes.
@@ -96,7 +96,7 @@ impl Intake {
             }
         }
         let id = record_id(record, &text);
-        out.push(self.mapped(&text, id, not_schema, Mapped { source, record, envelope: None }));
+        out.push(self.mapped(&text, id, not_schema, Origin { source, record, envelope: None }));
     }
 
     fn inner_events(&self, source: Source, record: &Record, mut unwrapped: Unwrapped, out: &mut Units) {
@@ -105,15 +105,15 @@ impl Intake {
         let events = unwrapped.events.iter_mut().map(|inner| {
             let text = std::mem::replace(&mut inner.payload, Ok(String::new()))?;
             let inner = &*inner;
-            let id = match &inner.part {
-                Some(part) => event::audit_event_id(&ItemIdentifier::from(part.clone())),
+            let id = match &inner.own_id {
+                Some(own_id) => event::audit_event_id(&ItemIdentifier::from(own_id.clone())),
                 None => record_id(record, &text),
             };
             let Err(not_schema) = schema::check_payload(&text) else {
                 return event::schema_event(id, text);
             };
             let envelope = Some((inner, fields.as_ref()));
-            self.mapped(&text, id, not_schema, Mapped { source, record, envelope })
+            self.mapped(&text, id, not_schema, Origin { source, record, envelope })
         });
         out.extend(events);
     }
@@ -126,7 +126,7 @@ impl Intake {
         text: &str,
         id: String,
         not_schema: NotSchema,
-        at: Mapped<'_>,
+        at: Origin<'_>,
     ) -> Result<AuditEvent, Rejection> {
         let not_schema = match not_schema {
             NotSchema::Broken(rejection) => return Err(rejection),
@@ -151,10 +151,10 @@ impl Intake {
 
 /// Where an event to map sits.
 #[derive(Clone, Copy)]
-struct Mapped<'a> {
+struct Origin<'a> {
     source: Source,
     record: &'a Record,
-    envelope: Option<(&'a Inner, &'a serde_json::Map<String, serde_json::Value>)>,
+    envelope: Option<(&'a InnerEvent, &'a serde_json::Map<String, serde_json::Value>)>,
 }
 
 /// The record's audit event id, as before envelopes: its identifier, or the payload's hash.
@@ -179,12 +179,12 @@ mod tests {
         Arc::new(Mapping::parse(&mapping.to_string()).unwrap())
     }
 
-    fn intake(mapping: Option<Arc<Mapping>>) -> Intake {
+    fn preparer(mapping: Option<Arc<Mapping>>) -> Preparer {
         let channel = ChannelArn::parse("arn:aws:cloudtrail:us-east-1:123456789012:channel/c").unwrap();
-        Intake { mapping, ..Intake::of(&Config::for_channel(channel)) }
+        Preparer { mapping, ..Preparer::of(&Config::for_channel(channel)) }
     }
 
-    fn units(intake: &Intake, body: &str) -> Units {
+    fn units(preparer: &Preparer, body: &str) -> Units {
         let mut record = Record {
             item_identifier: Some(ItemIdentifier::from("m-1".to_owned())),
             payload: Ok(Payload::Text(body.to_owned())),
@@ -193,7 +193,7 @@ mod tests {
             sent_ms: Some(1_764_129_600_000),
         };
         let mut units = Units::new();
-        intake.audit_events(Source::Sqs, &mut record, &mut units);
+        preparer.audit_events(Source::Sqs, &mut record, &mut units);
         units
     }
 
@@ -209,7 +209,7 @@ mod tests {
         .to_string();
         for mapping in [None, Some(mapping())] {
             for body in [&event, &sns] {
-                let units = units(&intake(mapping.clone()), body);
+                let units = units(&preparer(mapping.clone()), body);
                 assert_eq!(units, [Err(Rejection::BadEventTime)], "mapping: {}, {body}", mapping.is_some());
                 let reason = Rejection::BadEventTime.to_string();
                 assert!(reason.contains("eventTime is not a real calendar time"), "{reason}");
@@ -223,7 +223,7 @@ mod tests {
         let body = json!({"action": "Buy", "who": "ann", "id": "u-1", "eventName": "x",
                           "eventTime": "2026-11-26T05:00:00+01:00"})
         .to_string();
-        let units = units(&intake(Some(mapping())), &body);
+        let units = units(&preparer(Some(mapping())), &body);
         let [Ok(event)] = &units[..] else { panic!("{units:?}") };
         let event: serde_json::Value = serde_json::from_str(&event.event_data).unwrap();
         assert_eq!((&event["eventName"], &event["UID"]), (&json!("Buy"), &json!("u-1")));

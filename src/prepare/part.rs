@@ -13,7 +13,7 @@ use crate::event::AuditEvent;
 use crate::lambda::{Record, Source};
 use crate::outcome::{Hold, Outcome};
 use crate::prepare::envelope;
-use crate::prepare::{Intake, Units};
+use crate::prepare::{Preparer, Units};
 use crate::rejection::Rejection;
 
 /// The units of some consecutive records of a batch, before the ordering's holds.
@@ -54,12 +54,12 @@ pub fn prepare_part(
     source: Source,
     records: &mut [Record],
     first: usize,
-    intake: &Intake,
+    preparer: &Preparer,
     budget: Budget,
     by: Option<PrepareBy>,
 ) -> Part {
-    let Mapped { units: all, owner: unit_owner, deferred, taken } =
-        audit_events(source, records, intake, budget, by, first == 0);
+    let Chunk { units: all, owner: unit_owner, deferred, taken } =
+        audit_events(source, records, preparer, budget, by, first == 0);
     let used = Budget { bytes: taken, events: all.len() };
     let capacity = all.len() + deferred.len();
     let mut units = Vec::with_capacity(capacity);
@@ -116,8 +116,9 @@ pub const MAX_EVENT_BYTES_PER_INVOCATION: usize = 16 * 1024 * 1024;
 /// Lambda's 10,000 records; 50,000 events of bookkeeping take a few MB.
 pub const MAX_EVENTS_PER_INVOCATION: usize = 50_000;
 
-/// The audit events of a batch's records, with what was left for a later delivery.
-struct Mapped {
+/// The audit events of a run of a batch's records (one thread's share, or all of them), with what
+/// was left for a later delivery.
+struct Chunk {
     /// Each record's units in record order (a record may have none, one or many).
     units: Units,
     /// `owner[u]`: the index of the record unit `u` came from.
@@ -140,13 +141,13 @@ struct Mapped {
 fn audit_events(
     source: Source,
     records: &mut [Record],
-    intake: &Intake,
+    preparer: &Preparer,
     budget: Budget,
     by: Option<PrepareBy>,
     batch_first: bool,
-) -> Mapped {
-    let chunk_units = |first: usize, records: &mut [Record], parts: usize| -> Mapped {
-        let mut mapped = Mapped {
+) -> Chunk {
+    let chunk_units = |first: usize, records: &mut [Record], parts: usize| -> Chunk {
+        let mut chunk = Chunk {
             units: Vec::with_capacity(records.len()),
             owner: Vec::with_capacity(records.len()),
             deferred: Vec::new(),
@@ -157,32 +158,32 @@ fn audit_events(
         let mut spent = false;
         for (offset, record) in records.iter_mut().enumerate() {
             let index = first + offset;
-            if spent || mapped.taken >= bytes || mapped.units.len() >= events {
-                mapped.deferred.push((index, Hold::OverBudget));
+            if spent || chunk.taken >= bytes || chunk.units.len() >= events {
+                chunk.deferred.push((index, Hold::OverBudget));
                 continue;
             }
             if stopwatch.as_mut().is_some_and(|stopwatch| !stopwatch.may_prepare(heavy(record))) {
-                mapped.deferred.push((index, Hold::OutOfTime));
+                chunk.deferred.push((index, Hold::OutOfTime));
                 continue;
             }
-            let before = mapped.units.len();
-            let count = intake.audit_events(source, record, &mut mapped.units);
+            let before = chunk.units.len();
+            let count = preparer.audit_events(source, record, &mut chunk.units);
             let taken =
-                mapped.units[before..].iter().flatten().map(|event| event.event_data.len()).sum::<usize>();
+                chunk.units[before..].iter().flatten().map(|event| event.event_data.len()).sum::<usize>();
             // A record's size is known only once it is unpacked: one that would carry the
             // invocation past its budget waits for a later delivery, and so does every record
             // after it, except the batch's first, so that every delivery makes progress.
             let always = batch_first && index == 0;
-            if !always && (mapped.taken + taken > bytes || mapped.units.len() > events) {
-                mapped.units.truncate(before);
-                mapped.deferred.push((index, Hold::OverBudget));
+            if !always && (chunk.taken + taken > bytes || chunk.units.len() > events) {
+                chunk.units.truncate(before);
+                chunk.deferred.push((index, Hold::OverBudget));
                 spent = true;
                 continue;
             }
-            mapped.taken += taken;
-            mapped.owner.extend(std::iter::repeat_n(index, count));
+            chunk.taken += taken;
+            chunk.owner.extend(std::iter::repeat_n(index, count));
         }
-        mapped
+        chunk
     };
     // Asking for the cores reads the cgroup's files: only worth it for a large batch.
     if records.len() < PARALLEL_MAPPING_MIN_RECORDS {
@@ -192,25 +193,25 @@ fn audit_events(
     if threads < 2 {
         return chunk_units(0, records, 1);
     }
-    let chunk = records.len().div_ceil(threads);
+    let size = records.len().div_ceil(threads);
     std::thread::scope(|scope| {
         let workers: Vec<_> = records
-            .chunks_mut(chunk)
+            .chunks_mut(size)
             .enumerate()
-            .map(|(index, records)| scope.spawn(move || chunk_units(index * chunk, records, threads)))
+            .map(|(index, records)| scope.spawn(move || chunk_units(index * size, records, threads)))
             .collect();
-        let mut all = Mapped {
-            units: Vec::with_capacity(chunk * threads),
+        let mut all = Chunk {
+            units: Vec::with_capacity(size * threads),
             owner: Vec::new(),
             deferred: Vec::new(),
             taken: 0,
         };
         for worker in workers {
-            let mapped = worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            all.units.extend(mapped.units);
-            all.owner.extend(mapped.owner);
-            all.deferred.extend(mapped.deferred);
-            all.taken += mapped.taken;
+            let chunk = worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            all.units.extend(chunk.units);
+            all.owner.extend(chunk.owner);
+            all.deferred.extend(chunk.deferred);
+            all.taken += chunk.taken;
         }
         all
     })
@@ -255,9 +256,9 @@ mod tests {
         base.replacen(r#"{"p":""}"#, &format!(r#"{{"p":"{padding}"}}"#), 1)
     }
 
-    fn intake() -> Intake {
+    fn preparer() -> Preparer {
         let channel = ChannelArn::parse("arn:aws:cloudtrail:us-east-1:123456789012:channel/c").unwrap();
-        Intake::of(&Config::for_channel(channel))
+        Preparer::of(&Config::for_channel(channel))
     }
 
     fn held(part: &Part, hold: Hold) -> Vec<usize> {
@@ -279,7 +280,7 @@ mod tests {
     fn the_record_that_would_cross_the_byte_budget_waits_unless_it_is_the_batchs_first() {
         let budget = Budget { bytes: 1_000, events: MAX_EVENTS_PER_INVOCATION };
         let (source, mut records) = sqs_batch((0..4).map(|i| schema_event(i, 400)).collect());
-        let part = prepare_part(source, &mut records, 0, &intake(), budget, None);
+        let part = prepare_part(source, &mut records, 0, &preparer(), budget, None);
         assert_eq!(over_budget(&part), [2, 3], "800 bytes taken; a third record would make 1,200");
         assert_eq!(part.used.bytes, 800);
         assert!(part.used.bytes <= budget.bytes);
@@ -287,14 +288,14 @@ mod tests {
         // A first record larger than the whole budget is still taken, so every delivery makes
         // progress; nothing after it is.
         let (source, mut records) = sqs_batch(vec![schema_event(0, 1_500), schema_event(1, 300)]);
-        let part = prepare_part(source, &mut records, 0, &intake(), budget, None);
+        let part = prepare_part(source, &mut records, 0, &preparer(), budget, None);
         assert_eq!(over_budget(&part), [1]);
         assert_eq!(part.used.bytes, 1_500);
         assert!(part.events[0].is_some(), "the first record is an event, not a rejection");
 
         // The first record of a later part is not the batch's first: it waits too.
         let (source, mut records) = sqs_batch(vec![schema_event(0, 1_500)]);
-        let part = prepare_part(source, &mut records, 7, &intake(), budget, None);
+        let part = prepare_part(source, &mut records, 7, &preparer(), budget, None);
         assert_eq!(over_budget(&part), [7]);
         assert_eq!(part.used.bytes, 0);
     }
@@ -303,7 +304,7 @@ mod tests {
     fn the_record_that_would_cross_the_event_budget_waits() {
         let budget = Budget { bytes: MAX_EVENT_BYTES_PER_INVOCATION, events: 2 };
         let (source, mut records) = sqs_records(4);
-        let part = prepare_part(source, &mut records, 0, &intake(), budget, None);
+        let part = prepare_part(source, &mut records, 0, &preparer(), budget, None);
         assert_eq!(over_budget(&part), [2, 3]);
         assert_eq!(part.used.events, 2);
     }
@@ -312,14 +313,14 @@ mod tests {
     fn a_later_part_takes_only_what_the_earlier_parts_left_of_the_budget() {
         let (source, mut records) = sqs_records(5);
         let budget = Budget { bytes: MAX_EVENT_BYTES_PER_INVOCATION, events: 3 };
-        let part = prepare_part(source, &mut records, 100, &intake(), budget, None);
+        let part = prepare_part(source, &mut records, 100, &preparer(), budget, None);
         assert_eq!(part.owner, [100, 101, 102, 103, 104], "batch indices, every record in its place");
         assert_eq!(over_budget(&part), [103, 104]);
         assert_eq!(part.used.events, 3);
 
         let spent = Budget::WHOLE.minus(Budget::WHOLE);
         let (source, mut records) = sqs_records(2);
-        let part = prepare_part(source, &mut records, 5, &intake(), spent, None);
+        let part = prepare_part(source, &mut records, 5, &preparer(), spent, None);
         assert_eq!(over_budget(&part), [5, 6], "no first record is taken once the budget is spent");
     }
 
@@ -330,14 +331,14 @@ mod tests {
         // PARALLEL_MAPPING_MIN_RECORDS records).
         for count in [3, PARALLEL_MAPPING_MIN_RECORDS + 1] {
             let (source, mut records) = sqs_records(count);
-            let part = prepare_part(source, &mut records, 0, &intake(), Budget::WHOLE, by(Instant::now()));
+            let part = prepare_part(source, &mut records, 0, &preparer(), Budget::WHOLE, by(Instant::now()));
             assert_eq!(held(&part, Hold::OutOfTime), (0..count).collect::<Vec<_>>());
             assert!(part.events.iter().all(Option::is_none), "{count} records");
             assert_eq!(part.used.events, 0);
 
             let (source, mut records) = sqs_records(count);
             let far = Instant::now() + Duration::from_secs(600);
-            let part = prepare_part(source, &mut records, 0, &intake(), Budget::WHOLE, by(far));
+            let part = prepare_part(source, &mut records, 0, &preparer(), Budget::WHOLE, by(far));
             assert!(held(&part, Hold::OutOfTime).is_empty(), "{count} records, 600 s left");
             assert!(part.outcomes.iter().all(|outcome| matches!(outcome, Some(Outcome::Rejected(_)))));
         }

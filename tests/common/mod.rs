@@ -12,7 +12,7 @@ use cloudtrail_data_stand_in::cloudtrail::{ACCESS_KEY_ID, SECRET_ACCESS_KEY};
 use cloudtrail_data_stand_in::{Settings, StandIn};
 use cloudtrail_lake_forwarder::config::{ChannelArn, Config};
 use cloudtrail_lake_forwarder::lambda::event::IncomingEvent;
-use cloudtrail_lake_forwarder::prepare::Intake;
+use cloudtrail_lake_forwarder::prepare::Preparer;
 use cloudtrail_lake_forwarder::{send, Forwarder};
 use serde_json::{json, Value};
 
@@ -22,10 +22,10 @@ pub use cloudtrail_data_stand_in::fixtures::{cloudwatch_logs_data, gzip, kpl_agg
 /// The channel the tests' stages map for: the stand-in's default channel.
 pub const CHANNEL_ARN: &str = "arn:aws:cloudtrail:us-east-1:123456789012:channel/stand-in-channel";
 
-/// What turns a record into audit events ([`cloudtrail_lake_forwarder::prepare::Intake`]) at
+/// What turns a record into audit events ([`cloudtrail_lake_forwarder::prepare::Preparer`]) at
 /// the defaults (envelopes recognised, no mapping).
-pub fn intake() -> Intake {
-    Intake::of(&Config::for_channel(channel(CHANNEL_ARN)))
+pub fn preparer() -> Preparer {
+    Preparer::of(&Config::for_channel(channel(CHANNEL_ARN)))
 }
 
 pub async fn stand_in() -> StandIn {

@@ -15,7 +15,7 @@ use serde::de::{Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{Envelope, Inner, Unwrapped};
+use super::{Envelope, InnerEvent, Unwrapped};
 use crate::rejection::Rejection;
 
 /// The first bytes of every gzip stream.
@@ -69,13 +69,13 @@ pub fn unwrap(gzip: &[u8]) -> Result<Unwrapped, Rejection> {
     Ok(Unwrapped { envelope: Envelope::CloudWatchLogs, fields: Arc::new(fields), events })
 }
 
-fn inner(event: LogEvent) -> Inner {
+fn inner(event: LogEvent) -> InnerEvent {
     let mut fields = Map::new();
     fields.insert("id".into(), Value::String(event.id.clone()));
     fields.insert("timestamp".into(), Value::from(event.timestamp));
-    Inner {
+    InnerEvent {
         payload: Ok(event.message),
-        part: Some(event.id.clone()),
+        own_id: Some(event.id.clone()),
         source_id: Some(event.id),
         time: Some(Value::from(event.timestamp)),
         fields,
@@ -202,7 +202,7 @@ mod tests {
         .unwrap();
         assert_eq!(unwrapped.events.len(), 2);
         assert_eq!(unwrapped.events[1].payload.as_deref(), Ok("plain text"));
-        assert_eq!(unwrapped.events[0].part.as_deref(), Some("1001"));
+        assert_eq!(unwrapped.events[0].own_id.as_deref(), Some("1001"));
         assert_eq!(unwrapped.events[0].time, Some(json!(1_764_129_600_000i64)));
         assert_eq!(unwrapped.events[1].envelope_value(&unwrapped.fields, "/id"), Some(&json!("1002")));
         assert_eq!(

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::{fields_of, text, Envelope, Inner, Members, Unwrapped};
+use super::{fields_of, text, Envelope, InnerEvent, Members, Unwrapped};
 
 /// Takes the `detail` out of `members` when they bear every mark of an EventBridge event; leaves
 /// them as they are otherwise.
@@ -23,6 +23,6 @@ pub(super) fn take(members: &mut Members<'_>) -> Option<Unwrapped> {
     let fields = fields_of(std::mem::take(members));
     let source_id = fields.get("id").and_then(Value::as_str).map(str::to_owned);
     let time = fields.get("time").cloned();
-    let events = vec![Inner::single(detail, source_id, time)];
+    let events = vec![InnerEvent::single(detail, source_id, time)];
     Some(Unwrapped { envelope: Envelope::EventBridge, fields: Arc::new(fields), events })
 }

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use md5::{Digest, Md5};
 use serde_json::{Map, Value};
 
-use super::{Envelope, Inner, Unwrapped};
+use super::{Envelope, InnerEvent, Unwrapped};
 use crate::rejection::Rejection;
 
 /// The first bytes of every KPL aggregate.
@@ -69,15 +69,15 @@ pub fn unwrap(data: &[u8], sequence_number: Option<&str>) -> Result<Unwrapped, R
             fields.insert("subRecord".into(), Value::from(index));
             let payload = String::from_utf8(record.data)
                 .map_err(|error| Rejection::NotUtf8 { valid_up_to: error.utf8_error().valid_up_to() });
-            Ok(Inner {
+            Ok(InnerEvent {
                 payload,
-                part: sequence_number.map(|sequence_number| format!("{sequence_number}-{index}")),
+                own_id: sequence_number.map(|sequence_number| format!("{sequence_number}-{index}")),
                 source_id: None,
                 time: None,
                 fields,
             })
         })
-        .collect::<Result<Vec<Inner>, Rejection>>()?;
+        .collect::<Result<Vec<InnerEvent>, Rejection>>()?;
     Ok(Unwrapped { envelope: Envelope::Kpl, fields: Arc::new(Map::new()), events })
 }
 
@@ -255,7 +255,7 @@ mod tests {
         let data = aggregate(&["tenant-a", "tenant-b"], &[(0, b"{\"a\":1}"), (1, b"second")]);
         let unwrapped = unwrap(&data, Some("4960")).unwrap();
         assert_eq!(unwrapped.envelope, Envelope::Kpl);
-        let parts: Vec<_> = unwrapped.events.iter().map(|event| event.part.clone().unwrap()).collect();
+        let parts: Vec<_> = unwrapped.events.iter().map(|event| event.own_id.clone().unwrap()).collect();
         assert_eq!(parts, ["4960-0", "4960-1"]);
         assert_eq!(unwrapped.events[1].payload.as_deref(), Ok("second"));
         assert_eq!(

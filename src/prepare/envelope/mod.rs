@@ -104,17 +104,17 @@ pub struct Unwrapped {
     pub fields: Arc<Map<String, Value>>,
     /// In record order; empty for a control message (CloudWatch Logs, SNS subscription), which
     /// is answered as done.
-    pub events: Vec<Inner>,
+    pub events: Vec<InnerEvent>,
 }
 
 /// One event inside an envelope.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Inner {
+pub struct InnerEvent {
     /// The event's payload text, or why it cannot be one (a KPL user record that is not UTF-8).
     pub payload: Result<String, Rejection>,
     /// The event's own identity within a record of many (the CloudWatch Logs log event id;
     /// the KPL sequence number and sub-record index); `None` when the record holds one event.
-    pub part: Option<String>,
+    pub own_id: Option<String>,
     /// The event's id at its source, when the envelope gives one (SNS `MessageId`, EventBridge
     /// `id`, CloudWatch Logs log event `id`): the default `UID`.
     pub source_id: Option<String>,
@@ -126,9 +126,9 @@ pub struct Inner {
     pub fields: Map<String, Value>,
 }
 
-impl Inner {
-    pub fn single(payload: String, source_id: Option<String>, time: Option<Value>) -> Inner {
-        Inner { payload: Ok(payload), part: None, source_id, time, fields: Map::new() }
+impl InnerEvent {
+    pub fn single(payload: String, source_id: Option<String>, time: Option<Value>) -> InnerEvent {
+        InnerEvent { payload: Ok(payload), own_id: None, source_id, time, fields: Map::new() }
     }
 
     /// The value an `envelope` JSON pointer names: this event's own fields first, then those

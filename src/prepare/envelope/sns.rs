@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::{fields_of, text, Envelope, Inner, Members, Unwrapped};
+use super::{fields_of, text, Envelope, InnerEvent, Members, Unwrapped};
 
 /// Takes the event out of `members` when they bear every mark of a notification (or of control
 /// traffic, which holds none); leaves them as they are otherwise.
@@ -20,7 +20,7 @@ pub(super) fn take(members: &mut Members<'_>) -> Option<Unwrapped> {
         let fields = fields_of(std::mem::take(members));
         let source_id = fields.get("MessageId").and_then(Value::as_str).map(str::to_owned);
         let time = fields.get("Timestamp").cloned();
-        let events = vec![Inner::single(message, source_id, time)];
+        let events = vec![InnerEvent::single(message, source_id, time)];
         return Some(Unwrapped { envelope: Envelope::Sns, fields: Arc::new(fields), events });
     }
     let control = matches!(kind.as_deref(), Some("SubscriptionConfirmation" | "UnsubscribeConfirmation"));

@@ -23,7 +23,7 @@ use std::fmt;
 use serde_json::{Map, Value};
 
 use crate::lambda::{Record, Source};
-use crate::prepare::envelope::Inner;
+use crate::prepare::envelope::InnerEvent;
 use crate::prepare::time;
 use crate::rejection::Rejection;
 
@@ -161,7 +161,7 @@ fn error(entry: &str, problem: impl Into<String>) -> MappingError {
 #[derive(Debug, Clone, Copy)]
 pub struct Context<'a> {
     /// The event inside its envelope, with the envelope's shared fields; `None` without one.
-    pub envelope: Option<(&'a Inner, &'a Map<String, Value>)>,
+    pub envelope: Option<(&'a InnerEvent, &'a Map<String, Value>)>,
     pub record: &'a Record,
     pub source: Source,
     /// The channel's account: the default `recipientAccountId`.
