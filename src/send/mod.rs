@@ -148,11 +148,6 @@ impl<C: Channel> Sender<C> {
             .await
     }
 
-    /// The request rate this execution environment allows itself now.
-    pub fn rate_limit(&self) -> f64 {
-        self.limiter.rate()
-    }
-
     /// How many requests can start at once now, before the rate paces the rest.
     pub fn burst(&self) -> usize {
         self.limiter.burst()
