@@ -14,11 +14,10 @@ use crate::prepare::mapping::{Mapping, MappingError};
 
 /// How many `PutAuditEvents` requests one invocation keeps in flight when the variable is unset.
 ///
-/// 100 sends the largest batch Lambda delivers (10,000 records, 100 requests) in one wave. On the
-/// README's end-to-end benchmark (service answering after 50 ms) 10,000 records take about
-/// 190 ms at 100, 230 ms at 64, 300 ms at 32 and 5.4 s one request at a time. Lower it when many
-/// invocations run at once and the channel throttles: throttled requests are retried, but each
-/// retry costs time.
+/// 100 sends the largest batch Lambda delivers (10,000 records, 100 requests) in one wave, when
+/// the rate limiter allows it; the limiter, not this bound, usually decides how many requests
+/// start at once. Lower it when many invocations run at once and the channel throttles:
+/// throttled requests are retried, but each retry costs time.
 pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 100;
 
 /// The highest accepted `MAX_CONCURRENT_REQUESTS`: a full 10,000-record batch in one wave.

@@ -36,7 +36,7 @@ pub const SLOW_START_BETA: f64 = 0.6;
 /// since the quota is shared by a fleet whose members all probe, and each probe costs a
 /// throttled request: at 0.0005 an environment cut from 2.5 requests per second is back there
 /// after 11 s, one cut from 100 after 39 s, and it lingers near that rate before probing on.
-/// Measured with the fleet benchmark (README): 0.05 throttled 16 % of requests, 0.0005 about 4 %.
+/// Measured with the fleet benchmark (docs/performance.md): 0.05 throttled 16 % of requests, 0.0005 about 4 %.
 pub const CUBIC_SCALE: f64 = 0.0005;
 /// How much each clean answer adds to the rate before the first throttle: the rate grows by a
 /// quarter every second of sending, so a fleet that starts together overshoots its share by
