@@ -229,11 +229,13 @@ struct Sending {
 }
 
 impl Sending {
+    /// Room for the keys of a batch of `records`; the lists grow by parts, so that the first
+    /// part's lists are not held at the batch's size while the rest is prepared.
     fn new(records: usize) -> Sending {
         Sending {
-            units: Vec::with_capacity(records),
-            owner: Vec::with_capacity(records),
-            outcomes: Vec::with_capacity(records),
+            units: Vec::new(),
+            owner: Vec::new(),
+            outcomes: Vec::new(),
             copies: Copies::with_capacity(records),
             report: SendReport::default(),
         }
