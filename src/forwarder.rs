@@ -12,8 +12,8 @@
 //! else happens, so preparing the rest while the first requests travel saves most of the time
 //! preparing them would have taken. What the first part's answers hold back (the Kinesis
 //! ordering) holds back the second part as it would in one batch, and a record repeated across
-//! the parts is sent once. FIFO batches go whole: their message groups are packed in waves over
-//! the whole batch.
+//! the parts is sent once. FIFO batches go whole: their message groups are sent over the whole
+//! batch.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -148,7 +148,7 @@ impl<C: Channel> Forwarder<C> {
     /// ([`unpacks`]): its first records would say nothing about how long the rest takes.
     fn first_part(&self, batch: &[Record], source: Source) -> usize {
         let records = batch.len();
-        if source.one_request_at_a_time() || records < SPLIT_MIN_RECORDS || batch.iter().any(unpacks) {
+        if source.keeps_group_order() || records < SPLIT_MIN_RECORDS || batch.iter().any(unpacks) {
             return records;
         }
         // Whole requests' worth, so that the split leaves no half-empty request behind.

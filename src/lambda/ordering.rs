@@ -4,7 +4,8 @@
 //! - SQS standard: messages are independent; the answer names exactly those not ingested.
 //! - SQS FIFO: once a message has failed, the later messages of its message group must not
 //!   overtake it: they are held back, and the answer names them too, so the group comes back
-//!   whole and in order. Requests go one at a time, one message per group in each.
+//!   whole and in order. A group has one message in flight at a time; groups do not wait for
+//!   each other.
 //! - Kinesis: Lambda resumes the shard at the lowest reported sequence number and delivers
 //!   every record from there again. Behind a transient failure later records are held back
 //!   (they come again anyway); behind a permanent one they are sent, since the shard would
@@ -18,9 +19,9 @@ use crate::outcome::{Hold, Outcome};
 
 /// How a failure constrains the records after it, by the source that delivered them.
 impl Source {
-    /// Whether requests must go one at a time, each after the one before it is decided, so
-    /// that a group's next message is sent only once the previous one is stored.
-    pub fn one_request_at_a_time(self) -> bool {
+    /// Whether the records keep an order within message groups: a group's next message is
+    /// sent only once the previous one is stored, so such a batch is sent whole.
+    pub fn keeps_group_order(self) -> bool {
         self == Source::SqsFifo
     }
 

@@ -1,6 +1,6 @@
 //! Audit events → per-record outcomes: the only part of the crate that talks to the network.
 //!
-//! - [`plan`]: audit events → requests of at most 100 events and 1 MB (FIFO groups in waves).
+//! - [`plan`]: audit events → requests of at most 100 events and 1 MB.
 //! - [`body`]: a request's body, written byte for byte as the SDK would, its size known first.
 //! - [`client`]: the SDK client's settings, and one `PutAuditEvents` call.
 //! - [`response`]: the service's answer → each sent event's verdict.

@@ -1,9 +1,8 @@
 //! Audit events → `PutAuditEvents` requests within the service limits: at most 100 events and
-//! at most 1 MB of request body, with ids unique within each request, and for FIFO message
-//! groups in waves. Each event's size in a body is known before any body is written
+//! at most 1 MB of request body, with ids unique within each request. Each event's size in a body is known before any body is written
 //! ([`crate::send::body`]), so planning is exact and serialises nothing.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use crate::send::body::request_len;
 
@@ -63,35 +62,6 @@ pub fn pack<'a>(events: impl IntoIterator<Item = (usize, &'a str, usize)>) -> Ve
     requests
 }
 
-/// Packs events of SQS FIFO message groups, given as `(index, id, encoded_len, group)` in
-/// record order, in waves: wave *k* holds the *k*-th event of every group, so no request holds
-/// two events of one group, and sending the requests in order stores each group in order (a
-/// group's next event goes out only after the one before it was confirmed).
-///
-/// ```
-/// use cloudtrail_lake_forwarder::send::plan::pack_in_waves;
-///
-/// let events = [(0, "a1", 10, Some("a")), (1, "a2", 10, Some("a")), (2, "b1", 10, Some("b"))];
-/// let requests = pack_in_waves(events);
-/// let waves: Vec<Vec<usize>> = requests.into_iter().map(|request| request.events).collect();
-/// assert_eq!(waves, [vec![0, 2], vec![1]]);
-/// ```
-pub fn pack_in_waves<'a>(
-    events: impl IntoIterator<Item = (usize, &'a str, usize, Option<&'a str>)>,
-) -> Vec<PlannedRequest> {
-    let mut next_wave: HashMap<Option<&str>, usize> = HashMap::new();
-    let mut waves: Vec<Vec<(usize, &str, usize)>> = Vec::new();
-    for (index, id, encoded_len, group) in events {
-        let wave = next_wave.entry(group).or_insert(0);
-        if *wave == waves.len() {
-            waves.push(Vec::new());
-        }
-        waves[*wave].push((index, id, encoded_len));
-        *wave += 1;
-    }
-    waves.into_iter().flat_map(pack).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,16 +113,6 @@ mod tests {
         let events = vec![("a".to_string(), 10), ("b".to_string(), 10), ("a".to_string(), 10)];
         let requests = pack_sizes(&events);
         assert_eq!(requests.iter().map(|r| r.events.clone()).collect::<Vec<_>>(), [vec![0, 1], vec![2]]);
-    }
-
-    #[test]
-    fn fifo_waves_never_put_two_events_of_one_group_in_a_request() {
-        let groups = ["a", "a", "b", "a", "c", "b"];
-        let ids: Vec<String> = (0..groups.len()).map(|i| format!("m{i}")).collect();
-        let requests =
-            pack_in_waves(groups.iter().enumerate().map(|(i, group)| (i, ids[i].as_str(), 10, Some(*group))));
-        let waves: Vec<Vec<usize>> = requests.into_iter().map(|request| request.events).collect();
-        assert_eq!(waves, [vec![0, 2, 4], vec![1, 5], vec![3]]);
     }
 
     #[test]

@@ -1,8 +1,11 @@
 //! The order of sending in one invocation: which request starts next, and what each answer
 //! means for the events it carried.
 //!
-//! A request starts only when the source's ordering allows it (FIFO: one at a time), the
-//! rate limiter has a token for it, and there is time for it to finish before `send_until`.
+//! A request starts only when the source's ordering allows it, the rate limiter has a token
+//! for it, and there is time for it to finish before `send_until`. On a FIFO queue each message
+//! group has at most one message in flight or waiting to be tried again: a group's next message
+//! goes, in a request with whatever else is ready, as soon as its previous one is confirmed,
+//! whatever the other groups are doing, so a group that keeps failing holds back only itself.
 //! Each answer is applied the moment it arrives: a confirmed event is ingested for good, even
 //! if a later try of its neighbours hangs until the deadline. Transient failures go back in
 //! line (throttled ones wait for the limiter, others back off); a request refused whole for
@@ -12,7 +15,7 @@
 //! planned requests plus, for each event at fault, two per halving (`2 log2 100` = 14), and a
 //! channel that refuses everything costs at most three requests per request in flight.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -76,6 +79,9 @@ pub(super) struct Scheduler<'s, 'd, C> {
     /// The last transient failure of each event that waits to be sent again.
     last_failure: HashMap<usize, Failure>,
     sent_once: Vec<bool>,
+    /// Events in a part (planned, flying or waiting) until they are decided: for FIFO, a
+    /// group whose message is taken sends nothing else.
+    taken: Vec<bool>,
     next_pair: usize,
     holds_due: bool,
     out_of_time: bool,
@@ -95,7 +101,6 @@ impl<'s, 'd, C: Channel> Scheduler<'s, 'd, C> {
         let stopped = delivery.stopped.take();
         let planned =
             plan(&delivery).into_iter().map(|events| Part { events, tries: 0, not_before: None, pair: None });
-        let max_in_flight = if delivery.source.one_request_at_a_time() { 1 } else { max_in_flight };
         let mut scheduler = Scheduler {
             channel,
             limiter,
@@ -107,6 +112,7 @@ impl<'s, 'd, C: Channel> Scheduler<'s, 'd, C> {
             pairs: HashMap::new(),
             last_failure: HashMap::new(),
             sent_once: vec![false; delivery.events.len()],
+            taken: vec![false; delivery.events.len()],
             next_pair: 0,
             holds_due: false,
             out_of_time: false,
@@ -171,33 +177,60 @@ impl<'s, 'd, C: Channel> Scheduler<'s, 'd, C> {
     }
 
     /// The next part to send: a retry or half whose time has come, else the next planned
-    /// request (what is left of it once holds are applied). FIFO sends nothing new while
-    /// anything is in flight or waiting, so a group's next message never overtakes.
+    /// request (what is left of it once holds are applied), else, for FIFO, a request of the
+    /// groups' messages that are ready.
     fn next_part(&mut self, now: Instant) -> Option<(Part, bool)> {
         if let Some(position) =
             self.waiting.iter().position(|part| part.not_before.is_none_or(|at| at <= now))
         {
             return Some((self.waiting.remove(position), true));
         }
-        if self.delivery.source.one_request_at_a_time() && !(self.tasks.is_empty() && self.waiting.is_empty())
-        {
-            return None;
+        if self.holds_due {
+            self.delivery.source.hold_behind_failures(self.delivery.records, self.delivery.outcomes);
+            self.holds_due = false;
         }
         while let Some(mut part) = self.planned.pop_front() {
-            if self.holds_due {
-                self.delivery.source.hold_behind_failures(self.delivery.records, self.delivery.outcomes);
-                self.holds_due = false;
-            }
             part.events.retain(|&index| self.delivery.outcomes[index].is_none());
             if !part.events.is_empty() {
                 return Some((part, false));
             }
         }
-        None
+        self.ready_in_groups().map(|events| (Part { events, tries: 0, not_before: None, pair: None }, false))
+    }
+
+    /// FIFO: the first message of each group that is not ingested, where it is not taken and
+    /// has no outcome yet, packed into one request within the limits. Every message before it
+    /// in its group is confirmed, so sending it keeps the group's order.
+    fn ready_in_groups(&mut self) -> Option<Vec<usize>> {
+        if self.delivery.source != Source::SqsFifo {
+            return None;
+        }
+        let (records, outcomes, events) =
+            (self.delivery.records, &*self.delivery.outcomes, self.delivery.events);
+        let mut blocked: HashSet<Option<&str>> = HashSet::new();
+        let ready = (0..events.len()).filter(|&index| {
+            if outcomes[index] == Some(Outcome::Ingested) {
+                return false;
+            }
+            let first_in_group = blocked.insert(records[index].message_group.as_deref());
+            first_in_group && outcomes[index].is_none() && !self.taken[index] && events[index].is_some()
+        });
+        let ready: Vec<(usize, &str, usize)> = ready
+            .map(|index| {
+                let event = events[index].as_ref().expect("only events are ready");
+                (index, event.id.as_str(), event.encoded_len)
+            })
+            .collect();
+        let request = plan::pack(ready).into_iter().next()?.events;
+        for &index in &request {
+            self.taken[index] = true;
+        }
+        Some(request)
     }
 
     fn spawn(&mut self, part: Part) {
         for &index in &part.events {
+            self.taken[index] = true;
             match std::mem::replace(&mut self.sent_once[index], true) {
                 true => self.report.retries += 1,
                 false => self.report.events_sent += 1,
@@ -401,6 +434,7 @@ impl<'s, 'd, C: Channel> Scheduler<'s, 'd, C> {
 
     fn decide(&mut self, index: usize, outcome: Outcome) {
         self.last_failure.remove(&index);
+        self.taken[index] = false;
         if outcome == Outcome::Ingested {
             (self.delivery.on_ingested)(index);
         } else {
@@ -439,20 +473,18 @@ impl<'s, 'd, C: Channel> Scheduler<'s, 'd, C> {
     }
 }
 
-/// The planned requests of a delivery: every event whose record has no outcome yet, packed by
-/// the source's ordering (FIFO in waves of one message per group).
+/// The planned requests of a delivery: every event whose record has no outcome yet, packed in
+/// record order. A FIFO delivery plans nothing ahead: its requests are made of the messages
+/// each group has ready ([`Scheduler::ready_in_groups`]).
 fn plan(delivery: &Delivery<'_>) -> Vec<Vec<usize>> {
+    if delivery.source == Source::SqsFifo {
+        return Vec::new();
+    }
     let events = delivery.events.iter().enumerate().filter_map(|(index, event)| {
         let event = event.as_ref().filter(|_| delivery.outcomes[index].is_none())?;
         Some((index, event.id.as_str(), event.encoded_len))
     });
-    let requests = match delivery.source {
-        Source::SqsFifo => plan::pack_in_waves(
-            events.map(|(index, id, len)| (index, id, len, delivery.records[index].message_group.as_deref())),
-        ),
-        Source::Sqs | Source::Kinesis => plan::pack(events),
-    };
-    requests.into_iter().map(|request| request.events).collect()
+    plan::pack(events).into_iter().map(|request| request.events).collect()
 }
 
 async fn sleep_until(at: Option<Instant>) {

@@ -282,7 +282,7 @@ async fn throttling_cuts_the_rate_so_retries_do_not_hammer_the_quota() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn fifo_sends_one_request_at_a_time_and_a_retry_comes_before_the_next_wave() {
+async fn a_fifo_groups_next_message_waits_only_for_its_previous_one_to_be_confirmed() {
     let channel = scripted(|call, sent: &[usize]| {
         Some(if call == 0 {
             Reply::Answered(
@@ -295,12 +295,39 @@ async fn fifo_sends_one_request_at_a_time_and_a_retry_comes_before_the_next_wave
         })
     });
     let mut batch = batch(4, Some(&["a", "b", "a", "b"]));
-    let (report, _) =
-        deliver(&channel, &fast_limiter(), &mut batch, Source::SqsFifo, Duration::from_secs(10)).await;
+    deliver(&channel, &fast_limiter(), &mut batch, Source::SqsFifo, Duration::from_secs(10)).await;
 
     assert_eq!(count(&batch.outcomes, &Outcome::Ingested), 4);
-    assert_eq!(*channel.seen.lock().unwrap(), [vec![0, 1], vec![0], vec![2, 3]]);
-    assert_eq!(report.peak_in_flight, 1);
+    // Group b's second message goes as soon as its first is confirmed, while group a's first
+    // waits to be tried again; group a's second goes only after its first is confirmed.
+    assert_eq!(*channel.seen.lock().unwrap(), [vec![0, 1], vec![3], vec![0], vec![2]]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_fifo_group_that_keeps_failing_holds_back_only_itself() {
+    let channel = scripted(|_, sent: &[usize]| {
+        Some(Reply::Answered(
+            sent.iter()
+                .map(|&i| if i == 0 { Err(Failure::new("InternalFailure", true)) } else { Ok(()) })
+                .collect(),
+        ))
+    });
+    let mut batch = batch(6, Some(&["a", "b", "c", "a", "b", "c"]));
+    deliver(&channel, &fast_limiter(), &mut batch, Source::SqsFifo, Duration::from_secs(4)).await;
+
+    for index in [1, 2, 4, 5] {
+        assert_eq!(batch.outcomes[index], Some(Outcome::Ingested), "message {index}");
+    }
+    assert!(
+        matches!(&batch.outcomes[0], Some(Outcome::Failed { code, transient: true }) if code == "InternalFailure")
+    );
+    assert!(batch.outcomes[3] != Some(Outcome::Ingested), "{:?}", batch.outcomes[3]);
+    let seen = channel.seen.lock().unwrap();
+    assert!(seen.iter().all(|request| !request.contains(&3)), "never sent ahead of its group: {seen:?}");
+    // Each of the other groups' second message went after its first was answered.
+    let first_request_with = |index: usize| seen.iter().position(|request| request.contains(&index)).unwrap();
+    assert!(first_request_with(4) > first_request_with(1));
+    assert!(first_request_with(5) > first_request_with(2));
 }
 
 #[tokio::test(start_paused = true)]
