@@ -118,8 +118,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         machine::file_size(&binary),
         machine::file_size(&binary) as f64 / 1048576.0
     );
-    let arm64 =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/lambda/cloudtrail-lake-forwarder/bootstrap");
+    let arm64 = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../target/lambda/cloudtrail-lake-forwarder/bootstrap");
     if arm64.exists() {
         println!(
             "binary size: {} ({} bytes, {:.2} MB)",
