@@ -116,6 +116,9 @@ pub struct SeenRequest {
     pub error: Option<String>,
     /// When it arrived, which is when it took its token from the account quota.
     pub arrived_at: Instant,
+    /// How many of its events it stored: with no answer (`status` `None`), what the client
+    /// cannot know was stored and will send again.
+    pub stored: usize,
 }
 
 impl SeenRequest {
@@ -127,6 +130,44 @@ impl SeenRequest {
 
 /// The error code of a request over the account's quota.
 pub const THROTTLED: &str = "ThrottlingException";
+
+/// How many faults the stand-in applied, by kind, whether commanded or drawn by chaos: what a
+/// test under chaos can print and hold to, so that it knows it met every fault it is about.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FaultsMet {
+    /// Requests answered `ThrottlingException` (injected, chaos or a throttle episode; not the
+    /// account quota's).
+    pub throttle: usize,
+    pub server_error: usize,
+    pub drop_before_store: usize,
+    pub drop_after_store: usize,
+    pub hang: usize,
+    /// Events answered `InternalFailure`.
+    pub event_failure: usize,
+    /// Events answered `Throttling`.
+    pub event_throttle: usize,
+}
+
+impl FaultsMet {
+    fn request(&mut self, fault: Fault) {
+        match fault {
+            Fault::Throttle => self.throttle += 1,
+            Fault::ServerError => self.server_error += 1,
+            Fault::DropBeforeStore => self.drop_before_store += 1,
+            Fault::DropAfterStore => self.drop_after_store += 1,
+            Fault::Hang => self.hang += 1,
+            Fault::Pass => {}
+        }
+    }
+
+    fn event(&mut self, code: &str) {
+        match code {
+            "InternalFailure" => self.event_failure += 1,
+            "Throttling" => self.event_throttle += 1,
+            _ => {}
+        }
+    }
+}
 
 #[derive(Default)]
 struct State {
@@ -144,6 +185,7 @@ struct State {
     chaos: Option<Chaos>,
     /// How often each chaos key was drawn for.
     draws: HashMap<String, u64>,
+    met: FaultsMet,
     in_flight: usize,
     peak_in_flight: usize,
     account_quota: Option<TokenBucket>,
@@ -236,6 +278,11 @@ impl StandIn {
     /// Every request seen so far, in arrival order.
     pub fn requests(&self) -> Vec<SeenRequest> {
         self.state().requests.clone()
+    }
+
+    /// The faults applied so far, by kind.
+    pub fn faults_met(&self) -> FaultsMet {
+        self.state().met
     }
 
     /// The most requests that were being handled at once.
@@ -339,10 +386,10 @@ async fn put_audit_events(request: &Request, settings: &Settings, state: &Mutex<
         state.peak_in_flight = state.peak_in_flight.max(state.in_flight);
         state.account_quota.as_mut().is_none_or(|bucket| bucket.try_take(arrived_at))
     };
-    let (response, ids) = if within_quota {
+    let (response, ids, stored) = if within_quota {
         judge_and_store(request, settings, state).await
     } else {
-        (Some(over_quota(state).await), Vec::new())
+        (Some(over_quota(state).await), Vec::new(), 0)
     };
     let seen = SeenRequest {
         body_len: request.body.len(),
@@ -356,6 +403,7 @@ async fn put_audit_events(request: &Request, settings: &Settings, state: &Mutex<
                 .map(|(_, code)| code.clone())
         }),
         arrived_at,
+        stored,
     };
     let mut state = lock(state);
     state.in_flight -= 1;
@@ -375,12 +423,12 @@ async fn over_quota(state: &Mutex<State>) -> Response {
 }
 
 /// Checks a request within the quota, applies the faults due to it, and stores what it may.
-/// Returns the answer and the ids of the request's events.
+/// Returns the answer, the ids of the request's events and how many of them it stored.
 async fn judge_and_store(
     request: &Request,
     settings: &Settings,
     state: &Mutex<State>,
-) -> (Option<Response>, Vec<String>) {
+) -> (Option<Response>, Vec<String>, usize) {
     let checked = check_request(request, settings);
     let ids: Vec<String> = match &checked {
         Ok(events) => events
@@ -399,29 +447,34 @@ async fn judge_and_store(
             None if checked.is_ok() => roll_request(&mut state, &ids),
             None => (None, Duration::ZERO),
         };
+        if let (Ok(_), Some(fault)) = (&checked, fault) {
+            state.met.request(fault);
+        }
         (checked, state.latency + extra, fault)
     };
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    let response = match checked {
-        Err(response) => Some(response),
+    let (response, stored) = match checked {
+        Err(response) => (Some(response), 0),
         Ok(events) => match fault {
-            Some(Fault::Throttle) => Some(error(400, THROTTLED, "Rate exceeded")),
-            Some(Fault::ServerError) => Some(error(500, "InternalServerException", "stand-in server error")),
-            Some(Fault::DropBeforeStore) => None,
-            Some(Fault::DropAfterStore) => {
-                accept(&events, state);
-                None
+            Some(Fault::Throttle) => (Some(error(400, THROTTLED, "Rate exceeded")), 0),
+            Some(Fault::ServerError) => {
+                (Some(error(500, "InternalServerException", "stand-in server error")), 0)
             }
+            Some(Fault::DropBeforeStore) => (None, 0),
+            Some(Fault::DropAfterStore) => (None, accept(&events, state).1),
             Some(Fault::Hang) => {
                 tokio::time::sleep(Duration::from_secs(3600)).await;
-                None
+                (None, 0)
             }
-            Some(Fault::Pass) | None => Some(accept(&events, state)),
+            Some(Fault::Pass) | None => {
+                let (response, stored) = accept(&events, state);
+                (Some(response), stored)
+            }
         },
     };
-    (response, ids)
+    (response, ids, stored)
 }
 
 /// The whole-request checks; the request's events when they pass.
@@ -496,8 +549,9 @@ fn refuse(events: Vec<Value>, refusals: &HashMap<String, String>) -> Result<Vec<
     }
 }
 
-/// Stores the events that pass the per-event checks and answers with both lists.
-fn accept(events: &[Value], state: &Mutex<State>) -> Response {
+/// Stores the events that pass the per-event checks and answers with both lists; also says
+/// how many it stored.
+fn accept(events: &[Value], state: &Mutex<State>) -> (Response, usize) {
     // What the event itself gets wrong is judged before taking the lock, so concurrent
     // requests are checked in parallel as they are by the service.
     let judged: Vec<(String, &str, Option<EventFailure>)> = events
@@ -519,6 +573,7 @@ fn accept(events: &[Value], state: &Mutex<State>) -> Response {
             .or_else(|| chaos_failure(&mut state, &id));
         match failure {
             Some((code, message)) => {
+                state.met.event(&code);
                 failed.push(json!({"id": id, "errorCode": code, "errorMessage": message}))
             }
             None => {
@@ -536,7 +591,8 @@ fn accept(events: &[Value], state: &Mutex<State>) -> Response {
             }
         }
     }
-    Response::json(200, &json!({"successful": successful, "failed": failed}))
+    let stored = successful.len();
+    (Response::json(200, &json!({"successful": successful, "failed": failed})), stored)
 }
 
 /// A per-event failure: the error code and message of a `failed` entry.

@@ -20,6 +20,6 @@ pub mod quota;
 pub mod runtime_api;
 pub mod sigv4;
 
-pub use cloudtrail::{Chaos, Fault, Settings, StandIn, StoredEvent};
+pub use cloudtrail::{Chaos, Fault, FaultsMet, Settings, StandIn, StoredEvent};
 pub use quota::Quota;
 pub use runtime_api::{InvocationResult, RuntimeApi};

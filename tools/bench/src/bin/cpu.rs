@@ -15,14 +15,14 @@
 //! is averaged out. Every invocation carries new identifiers, so the function's memory of
 //! ingested events never skips one, and the stand-in must store every event.
 //!
-//! As root with a cgroup-v1 CPU controller (`/sys/fs/cgroup/cpu`), it then runs the function at
-//! 128 MB's CPU share (7,236 µs of every 100,000 µs, as `tests/cpu_share.rs` does) and prints the
-//! cold start and the wall time of warm 10,000-record Kinesis invocations. `BENCH_BINARY=PATH`
-//! runs another build (say, one with symbols for `perf`); `BENCH_PROFILE=FILE` records each
-//! measured series with `perf record` into `FILE.<case>` (`BENCH_CALL_GRAPH=dwarf` for call
-//! stacks through code without frame pointers). `--only` runs one case (or only the
-//! cgroup part). Cold start at the share counts from spawning `sh`, which joins the group and
-//! then executes the function.
+//! As root with a cgroup CPU controller (v1's `/sys/fs/cgroup/cpu`, or v2's `cpu.max`: the
+//! stand-in's `machine::CpuShare`), it then runs the function at 128 MB's CPU share (7,236 µs
+//! of every 100,000 µs, as `tests/cpu_share.rs` does) and prints the cold start and the wall
+//! time of warm 10,000-record Kinesis invocations. `BENCH_BINARY=PATH` runs another build (say,
+//! one with symbols for `perf`); `BENCH_PROFILE=FILE` records each measured series with `perf
+//! record` into `FILE.<case>` (`BENCH_CALL_GRAPH=dwarf` for call stacks through code without
+//! frame pointers). `--only` runs one case (or only the cgroup part). Cold start at the share
+//! counts from spawning `sh`, which joins the group and then executes the function.
 //!
 //! `--floor runtime|sdk|plain` runs `floor` (`src/bin/floor.rs`) in the function's place: only
 //! the parts the forwarder is built on (`lambda_runtime`'s loop; and the SDK's `PutAuditEvents`
@@ -281,7 +281,7 @@ async fn at_128_mb(
     ticks: u64,
     quick: bool,
 ) -> Result<(), Error> {
-    println!("\nAt 128 MB's CPU share (cgroup cpu.cfs_quota_us 7236 per 100000 µs):\n");
+    println!("\nAt 128 MB's CPU share ({share}):\n");
     let stand_in = StandIn::start(Settings::default()).await?;
     stand_in.set_latency(latency);
     let mut cold = Vec::new();

@@ -300,6 +300,7 @@ mod tests {
             status: Some(if error.is_some() { 400 } else { 200 }),
             error: error.map(str::to_owned),
             arrived_at: at,
+            stored: 0,
         }
     }
 
