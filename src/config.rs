@@ -166,15 +166,15 @@ impl Config {
             .ok_or_else(|| invalid("CHANNEL_ARN", channel_arn.clone(), CHANNEL_ARN_RULE))?;
 
         let external_id = set("EXTERNAL_ID");
-        if let Some(external_id) = &external_id {
-            if !is_external_id(external_id) {
-                let length = external_id.chars().count();
-                return Err(ConfigError::InvalidSecret {
-                    variable: "EXTERNAL_ID",
-                    length,
-                    expected: EXTERNAL_ID_RULE,
-                });
-            }
+        if let Some(external_id) = &external_id
+            && !is_external_id(external_id)
+        {
+            let length = external_id.chars().count();
+            return Err(ConfigError::InvalidSecret {
+                variable: "EXTERNAL_ID",
+                length,
+                expected: EXTERNAL_ID_RULE,
+            });
         }
 
         let max_concurrent_requests = match set("MAX_CONCURRENT_REQUESTS") {

@@ -84,10 +84,10 @@ impl Memory {
         if self.keys.insert(key) {
             self.order.push_back(key);
         }
-        if self.order.len() > CAPACITY {
-            if let Some(oldest) = self.order.pop_front() {
-                self.keys.remove(&oldest);
-            }
+        if self.order.len() > CAPACITY
+            && let Some(oldest) = self.order.pop_front()
+        {
+            self.keys.remove(&oldest);
         }
     }
 }

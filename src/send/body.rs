@@ -71,11 +71,11 @@ pub fn write_escaped(out: &mut Vec<u8>, text: &str) {
     let mut copied = 0;
     let mut at = 0;
     while at < bytes.len() {
-        if let Some(block) = bytes.get(at..at + 16) {
-            if !block.iter().fold(false, |any, &byte| any | is_escaped(byte)) {
-                at += 16;
-                continue;
-            }
+        if let Some(block) = bytes.get(at..at + 16)
+            && !block.iter().fold(false, |any, &byte| any | is_escaped(byte))
+        {
+            at += 16;
+            continue;
         }
         let end = (at + 16).min(bytes.len());
         for index in at..end {

@@ -206,10 +206,10 @@ impl Mapping {
             };
             rules.push(Rule { field, required, kind, from: parse_from(entry, value)? });
         }
-        if let Some(keep) = keep_payload {
-            if rules.iter().any(|rule| rule.field == keep) {
-                return Err(error(keep, "keepPayload already puts the payload in this field"));
-            }
+        if let Some(keep) = keep_payload
+            && rules.iter().any(|rule| rule.field == keep)
+        {
+            return Err(error(keep, "keepPayload already puts the payload in this field"));
         }
         // A mapped event is built from the mapping alone: a required field with neither a rule
         // nor a default would reject every payload, so the mapping is refused at cold start.
