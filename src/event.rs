@@ -7,7 +7,7 @@ use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
 use crate::lambda::ItemIdentifier;
-pub use crate::rejection::Rejection;
+use crate::rejection::Rejection;
 use crate::send::body;
 use crate::send::plan::MAX_REQUEST_BYTES;
 

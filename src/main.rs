@@ -58,7 +58,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     tracing::debug!(channel = %config.channel, concurrency = config.max_concurrent_requests, "ready");
 
     // `lambda_runtime::run` with one more layer: the event is read by the forwarder itself,
-    // not through the runtime's path-tracking reader (`reading`).
+    // not through the runtime's path-tracking reader (`lambda::read`).
     let forwarder = &forwarder;
     let handler =
         service_fn(move |event: LambdaEvent<IncomingEvent>| async move { forwarder.handle(event).await });

@@ -106,7 +106,7 @@ async fn an_event_that_is_not_a_batch_is_an_invocation_error() {
     assert_eq!(error["errorType"], "NotABatch");
 }
 
-/// The event is read by the forwarder in front of the runtime (`reading`): a body that is not
+/// The event is read by the forwarder in front of the runtime (`lambda::read`): a body that is not
 /// JSON still reaches the runtime's own reader and its error, `null` is still no batch, and the
 /// next invocation is read afresh.
 #[tokio::test]

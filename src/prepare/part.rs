@@ -133,7 +133,8 @@ struct Chunk {
 }
 
 /// Each record's audit events, in record order, with the index of the record each came from
-/// (`batch_first` when `records` begin the batch: their first is always taken); the payloads are moved out of the records (what is left in them is empty).
+/// (`batch_first` when `records` begin the batch: their first is always taken); the payloads
+/// are moved out of the records (what is left in them is empty).
 ///
 /// Large batches are split over the cores Lambda gives the function (two from 1,769 MB of
 /// memory); records keep their order, and each is mapped exactly as on one thread, each of the
@@ -170,9 +171,11 @@ fn audit_events(
             let count = preparer.audit_events(source, record, &mut chunk.units);
             let taken =
                 chunk.units[before..].iter().flatten().map(|event| event.event_data.len()).sum::<usize>();
-            // A record's size is known only once it is unpacked: one that would carry the
-            // invocation past its budget waits for a later delivery, and so does every record
-            // after it, except the batch's first, so that every delivery makes progress.
+            // A record's size is known only once it is unpacked: one that would carry this
+            // thread's share past its budget waits for a later delivery, and so does every
+            // record after it in the share, except the batch's first, so that every delivery
+            // makes progress. (Another thread's share keeps its own count: on Kinesis its
+            // records are then held behind this one; SQS batches never come near the budget.)
             let always = batch_first && index == 0;
             if !always && (chunk.taken + taken > bytes || chunk.units.len() > events) {
                 chunk.units.truncate(before);

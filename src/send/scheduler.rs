@@ -79,8 +79,9 @@ pub(super) struct Scheduler<'s, 'd, C> {
     /// The last transient failure of each event that waits to be sent again.
     last_failure: HashMap<usize, Failure>,
     sent_once: Vec<bool>,
-    /// Events in a part (planned, flying or waiting) until they are decided: for FIFO, a
-    /// group whose message is taken sends nothing else.
+    /// Events in a part until they are decided (planned or put back there, flying, waiting
+    /// to be tried again, or parked as one half of a refused pair): for FIFO, a group whose
+    /// message is taken sends nothing else.
     taken: Vec<bool>,
     next_pair: usize,
     holds_due: bool,
@@ -202,7 +203,7 @@ impl<'s, 'd, C: Channel> Scheduler<'s, 'd, C> {
     /// has no outcome yet, packed into one request within the limits. Every message before it
     /// in its group is confirmed, so sending it keeps the group's order.
     fn ready_in_groups(&mut self) -> Option<Vec<usize>> {
-        if self.delivery.source != Source::SqsFifo {
+        if self.delivery.source != Source::SqsFifo || self.stopped() {
             return None;
         }
         let (records, outcomes, events) =
@@ -418,6 +419,13 @@ impl<'s, 'd, C: Channel> Scheduler<'s, 'd, C> {
         for part in parts.iter().chain(&parked) {
             self.fail(&part.events, failure);
         }
+        // FIFO plans nothing ahead: what its groups have not sent yet fails the same way.
+        let flying: HashSet<usize> =
+            self.flying.values().flat_map(|part| part.events.iter().copied()).collect();
+        let unsent: Vec<usize> = (0..self.delivery.events.len())
+            .filter(|&index| self.delivery.events[index].is_some() && !flying.contains(&index))
+            .collect();
+        self.fail(&unsent, failure);
         self.report.stopped.get_or_insert_with(|| failure.clone());
     }
 

@@ -331,6 +331,39 @@ async fn a_fifo_group_that_keeps_failing_holds_back_only_itself() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn once_a_fifo_batch_is_stopped_no_group_sends_anything_new() {
+    // Message 1 (group b) fails once, and its retry meets a refusal every request would meet;
+    // group a has eight messages, still going when that refusal comes.
+    let channel = scripted(|call, sent: &[usize]| {
+        Some(match (call, sent.contains(&1)) {
+            (0, _) => Reply::Answered(
+                sent.iter()
+                    .map(|&i| if i == 1 { Err(Failure::new("InternalFailure", true)) } else { Ok(()) })
+                    .collect(),
+            ),
+            (_, true) => refused("AccessDeniedException", false),
+            (_, false) => all_ok(sent),
+        })
+    });
+    let groups: Vec<&str> = (0..16).map(|i| if i % 2 == 0 { "a" } else { "b" }).collect();
+    let mut batch = batch(16, Some(&groups));
+    let (report, _) =
+        deliver(&channel, &fast_limiter(), &mut batch, Source::SqsFifo, Duration::from_secs(10)).await;
+
+    assert_eq!(report.stopped.map(|failure| failure.code).as_deref(), Some("AccessDeniedException"));
+    let seen = channel.seen.lock().unwrap();
+    let refused_at = seen.iter().rposition(|request| request.contains(&1)).unwrap();
+    // Group a had one request in flight when the refusal came back; nothing starts after it.
+    assert!(seen.len() <= refused_at + 2, "requests after the stop: {seen:?}");
+    let failed = |index: usize| matches!(&batch.outcomes[index], Some(Outcome::Failed { code, .. }) if code == "AccessDeniedException");
+    assert!(
+        failed(14),
+        "group a's last message is failed with the refusal, not sent: {:?}",
+        batch.outcomes[14]
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_permanent_failure_holds_back_the_rest_of_its_fifo_group() {
     let channel = scripted(|_, sent: &[usize]| {
         Some(Reply::Answered(
