@@ -47,6 +47,12 @@ fn all_ok(sent: &[usize]) -> Reply {
     Reply::Answered(sent.iter().map(|_| Ok(())).collect())
 }
 
+/// Every event of the request stored but event `failing`, which fails with `code`.
+fn one_fails(sent: &[usize], failing: usize, code: &str, transient: bool) -> Reply {
+    let verdict = |index: usize| if index == failing { Err(Failure::new(code, transient)) } else { Ok(()) };
+    Reply::Answered(sent.iter().map(|&index| verdict(index)).collect())
+}
+
 fn refused(code: &str, transient: bool) -> Reply {
     Reply::Refused(Failure::new(code, transient))
 }
@@ -123,11 +129,7 @@ fn count(outcomes: &[Option<Outcome>], wanted: &Outcome) -> usize {
 #[tokio::test(start_paused = true)]
 async fn a_confirmation_is_kept_when_a_later_try_hangs_past_the_deadline() {
     let channel = scripted(|call, sent: &[usize]| match call {
-        0 => Some(Reply::Answered(
-            sent.iter()
-                .map(|&i| if i == 9 { Err(Failure::new("Throttling", true)) } else { Ok(()) })
-                .collect(),
-        )),
+        0 => Some(one_fails(sent, 9, "Throttling", true)),
         _ => None,
     });
     let mut batch = batch(10, None);
@@ -147,11 +149,7 @@ async fn a_confirmation_is_kept_when_a_later_try_hangs_past_the_deadline() {
 async fn a_request_task_that_panics_fails_only_its_own_events() {
     let channel = scripted(|call, sent: &[usize]| {
         assert_eq!(call, 0, "the second try, of event 9 alone, panics");
-        Some(Reply::Answered(
-            sent.iter()
-                .map(|&i| if i == 9 { Err(Failure::new("InternalFailure", true)) } else { Ok(()) })
-                .collect(),
-        ))
+        Some(one_fails(sent, 9, "InternalFailure", true))
     });
     let mut batch = batch(10, None);
     deliver(&channel, &fast_limiter(), &mut batch, Source::Sqs, Duration::from_secs(5)).await;
@@ -284,15 +282,7 @@ async fn throttling_cuts_the_rate_so_retries_do_not_hammer_the_quota() {
 #[tokio::test(start_paused = true)]
 async fn a_fifo_groups_next_message_waits_only_for_its_previous_one_to_be_confirmed() {
     let channel = scripted(|call, sent: &[usize]| {
-        Some(if call == 0 {
-            Reply::Answered(
-                sent.iter()
-                    .map(|&i| if i == 0 { Err(Failure::new("InternalFailure", true)) } else { Ok(()) })
-                    .collect(),
-            )
-        } else {
-            all_ok(sent)
-        })
+        Some(if call == 0 { one_fails(sent, 0, "InternalFailure", true) } else { all_ok(sent) })
     });
     let mut batch = batch(4, Some(&["a", "b", "a", "b"]));
     deliver(&channel, &fast_limiter(), &mut batch, Source::SqsFifo, Duration::from_secs(10)).await;
@@ -305,13 +295,7 @@ async fn a_fifo_groups_next_message_waits_only_for_its_previous_one_to_be_confir
 
 #[tokio::test(start_paused = true)]
 async fn a_fifo_group_that_keeps_failing_holds_back_only_itself() {
-    let channel = scripted(|_, sent: &[usize]| {
-        Some(Reply::Answered(
-            sent.iter()
-                .map(|&i| if i == 0 { Err(Failure::new("InternalFailure", true)) } else { Ok(()) })
-                .collect(),
-        ))
-    });
+    let channel = scripted(|_, sent: &[usize]| Some(one_fails(sent, 0, "InternalFailure", true)));
     let mut batch = batch(6, Some(&["a", "b", "c", "a", "b", "c"]));
     deliver(&channel, &fast_limiter(), &mut batch, Source::SqsFifo, Duration::from_secs(4)).await;
 
@@ -336,11 +320,7 @@ async fn once_a_fifo_batch_is_stopped_no_group_sends_anything_new() {
     // group a has eight messages, still going when that refusal comes.
     let channel = scripted(|call, sent: &[usize]| {
         Some(match (call, sent.contains(&1)) {
-            (0, _) => Reply::Answered(
-                sent.iter()
-                    .map(|&i| if i == 1 { Err(Failure::new("InternalFailure", true)) } else { Ok(()) })
-                    .collect(),
-            ),
+            (0, _) => one_fails(sent, 1, "InternalFailure", true),
             (_, true) => refused("AccessDeniedException", false),
             (_, false) => all_ok(sent),
         })
@@ -365,13 +345,7 @@ async fn once_a_fifo_batch_is_stopped_no_group_sends_anything_new() {
 
 #[tokio::test(start_paused = true)]
 async fn a_permanent_failure_holds_back_the_rest_of_its_fifo_group() {
-    let channel = scripted(|_, sent: &[usize]| {
-        Some(Reply::Answered(
-            sent.iter()
-                .map(|&i| if i == 0 { Err(Failure::new("InvalidData", false)) } else { Ok(()) })
-                .collect(),
-        ))
-    });
+    let channel = scripted(|_, sent: &[usize]| Some(one_fails(sent, 0, "InvalidData", false)));
     let mut batch = batch(4, Some(&["a", "b", "a", "b"]));
     deliver(&channel, &fast_limiter(), &mut batch, Source::SqsFifo, Duration::from_secs(10)).await;
 
