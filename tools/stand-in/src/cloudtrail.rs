@@ -276,6 +276,13 @@ impl StandIn {
     }
 
     /// Every request seen so far, in arrival order.
+    /// A request of another producer in the account, which draws from the same quota but
+    /// stores nothing: whether it got a token (always, without a quota).
+    pub fn take_quota_token(&self) -> bool {
+        let now = Instant::now();
+        self.state().account_quota.as_mut().is_none_or(|bucket| bucket.try_take(now))
+    }
+
     pub fn requests(&self) -> Vec<SeenRequest> {
         self.state().requests.clone()
     }

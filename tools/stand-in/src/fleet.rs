@@ -29,7 +29,7 @@ use tokio::time::Instant;
 pub use environment::log_path;
 use environment::{Ending, Environment, Launch};
 pub use queue::{Batch, Queue, Tally, Verdict};
-pub use report::{FleetReport, Invocations, Setup};
+pub use report::{FleetReport, Invocations, OtherProducer, Setup};
 
 use crate::fixtures::audit_event_of_len;
 use crate::quota::Quota;
@@ -66,6 +66,9 @@ pub struct FleetSettings {
     pub time_limit: Duration,
     /// Variables added to every function process's environment, e.g. `MAX_CONCURRENT_REQUESTS`.
     pub function_environment: Vec<(String, String)>,
+    /// The share of the account quota another producer takes, steadily, all run long (0 for
+    /// none): the fleet may use the rest.
+    pub other_producer_share: f64,
     /// Where each process's stdout and stderr go.
     pub logs: PathBuf,
 }
@@ -85,6 +88,7 @@ impl FleetSettings {
             function_timeout: Duration::from_secs(60),
             time_limit: Duration::from_secs(300),
             function_environment: Vec::new(),
+            other_producer_share: 0.0,
             logs: std::env::temp_dir().join(format!("cloudtrail-fleet-{}", epoch_ms())),
         }
     }
@@ -107,6 +111,11 @@ impl FleetSettings {
         if let Some(quota) = self.account_quota.filter(|quota| !quota.is_valid()) {
             return invalid(format!("the account quota must be positive and finite: {quota:?}"));
         }
+        if !(0.0..1.0).contains(&self.other_producer_share)
+            || (self.other_producer_share > 0.0 && self.account_quota.is_none())
+        {
+            return invalid("another producer's share is from 0 to below 1, of an account quota".into());
+        }
         Ok(())
     }
 }
@@ -127,6 +136,8 @@ struct Shared {
     invocations: Mutex<Invocations>,
     /// Messages deleted before their event was stored.
     lost: Mutex<Vec<String>>,
+    /// Another producer's requests, and how many of them were throttled.
+    other_producer: Mutex<(usize, usize)>,
 }
 
 impl Shared {
@@ -169,6 +180,12 @@ pub async fn run(settings: &FleetSettings) -> io::Result<FleetReport> {
         run_ends: started + settings.time_limit,
         invocations: Mutex::new(Invocations::default()),
         lost: Mutex::new(Vec::new()),
+        other_producer: Mutex::new((0, 0)),
+    });
+    let other = settings.account_quota.filter(|_| settings.other_producer_share > 0.0).map(|quota| {
+        let every =
+            Duration::from_secs_f64(1.0 / (quota.requests_per_second * settings.other_producer_share));
+        tokio::spawn(other_producer(shared.clone(), every))
     });
     let mut tasks = JoinSet::new();
     for environment in environments {
@@ -182,10 +199,32 @@ pub async fn run(settings: &FleetSettings) -> io::Result<FleetReport> {
             Err(error) => std::panic::resume_unwind(error.into_panic()),
         }
     }
+    let other_producer = match other {
+        Some(task) => {
+            task.abort();
+            let (requests, throttled) = *lock(&shared.other_producer);
+            Some(OtherProducer { share: settings.other_producer_share, requests, throttled })
+        }
+        None => None,
+    };
     if let Some(error) = failure {
         return Err(error);
     }
-    Ok(report(settings, &shared, started.elapsed()))
+    Ok(FleetReport { other_producer, ..report(settings, &shared, started.elapsed()) })
+}
+
+/// Another producer in the account: one request every `every`, all run long, each drawing a
+/// token from the account quota; counts its requests and how many were throttled.
+async fn other_producer(shared: Arc<Shared>, every: Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let through = shared.stand_in.take_quota_token();
+        let mut counts = lock(&shared.other_producer);
+        counts.0 += 1;
+        counts.1 += usize::from(!through);
+    }
 }
 
 /// One environment's poller: batches from the queue, answers applied, until the queue is
@@ -273,6 +312,7 @@ fn report(settings: &FleetSettings, shared: &Shared, wall_time: Duration) -> Fle
         invocations: *lock(&shared.invocations),
         wall_time,
         ingest_window: measured.ingest_window,
+        other_producer: None,
         logs: settings.logs.clone(),
     }
 }

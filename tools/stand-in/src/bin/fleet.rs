@@ -25,6 +25,7 @@
 //! | `--time-limit-s N` | 300 | when the run stops, drained or not |
 //! | `--env KEY=VALUE` | | a variable for every function process (repeatable) |
 //! | `--logs DIR` | a new directory in the temp dir | where each process's stdout and stderr go |
+//! | `--other-producer-share S` | 0 | another producer in the account takes this share of the quota (0.6: 60 %), one request at a time, all run long |
 //!
 //! Defaults are the targets of the issue. The function's logs hold ids and counts, never
 //! event contents; neither does the table.
@@ -91,6 +92,7 @@ fn settings(mut args: impl Iterator<Item = String>) -> Result<FleetSettings, Err
                 settings.function_environment.push((key.to_owned(), value.to_owned()));
             }
             "--logs" => settings.logs = value()?.into(),
+            "--other-producer-share" => settings.other_producer_share = value()?.parse()?,
             other => {
                 return Err(
                     format!("unknown argument {other:?}; see the flags in the source's first lines").into()

@@ -69,8 +69,20 @@ pub struct FleetReport {
     pub ingest_window: Option<Duration>,
     /// Whether the run was stopped by its time limit rather than by an empty queue.
     pub hit_time_limit: bool,
+    /// Another producer in the account, when the run had one.
+    pub other_producer: Option<OtherProducer>,
     /// Where each process's stdout and stderr are.
     pub logs: std::path::PathBuf,
+}
+
+/// Another producer that took a steady share of the account quota during the run. Alone, a
+/// producer under the quota is never throttled: what it met here is the fleet's doing.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OtherProducer {
+    /// The share of the quota it asked for.
+    pub share: f64,
+    pub requests: usize,
+    pub throttled: usize,
 }
 
 /// What the stand-in saw, reduced to the report's numbers.
@@ -133,9 +145,11 @@ impl FleetReport {
         (window > 0.0).then(|| self.unique_stored as f64 / window)
     }
 
-    /// The most events per second the account quota allows: full requests at its rate.
+    /// The most events per second the account quota leaves the fleet: full requests at its
+    /// rate, less another producer's share.
     pub fn ceiling_events_per_second(&self) -> Option<f64> {
-        Some(self.setup.account_quota?.requests_per_second * MAX_EVENTS as f64)
+        let others = self.other_producer.map_or(0.0, |other| other.share);
+        Some(self.setup.account_quota?.requests_per_second * (1.0 - others) * MAX_EVENTS as f64)
     }
 
     pub fn share_of_ceiling(&self) -> Option<f64> {
@@ -223,12 +237,25 @@ impl FleetReport {
             ("wall time", seconds(self.wall_time)),
             ("ingest window (first request → last new event)", or_dash(self.ingest_window.map(seconds))),
             ("events/s (unique ÷ ingest window)", or_dash(self.events_per_second().map(rate))),
-            ("ceiling events/s (quota × 100)", or_dash(self.ceiling_events_per_second().map(rate))),
+            (
+                "ceiling events/s (quota × 100, less another producer's share)",
+                or_dash(self.ceiling_events_per_second().map(rate)),
+            ),
             ("share of ceiling", or_dash(self.share_of_ceiling().map(percent))),
             ("requests", self.requests.to_string()),
             ("throttled requests", with_share(self.throttled_requests, self.requests)),
             ("throttled in second 1, 2, …", or_dash(self.throttled_per_second_row())),
             ("peak requests in flight at the service", self.peak_requests_in_flight.to_string()),
+            (
+                "another producer: share of the quota, requests throttled",
+                or_dash(self.other_producer.map(|other| {
+                    format!(
+                        "{} of the quota, {}",
+                        percent(other.share),
+                        with_share(other.throttled, other.requests)
+                    )
+                })),
+            ),
             ("invocations", invocations.total.to_string()),
             (
                 "answers naming failures",
@@ -326,6 +353,7 @@ mod tests {
             wall_time: Duration::from_secs(3),
             ingest_window: measured.ingest_window,
             hit_time_limit: false,
+            other_producer: None,
             logs: "logs".into(),
         }
     }
@@ -360,6 +388,11 @@ mod tests {
         assert_eq!(report.ingest_window, Some(Duration::from_secs(2)));
         assert_eq!(report.events_per_second(), Some(1.5));
         assert_eq!(report.ceiling_events_per_second(), Some(2_000.0));
+        let shared = FleetReport {
+            other_producer: Some(OtherProducer { share: 0.6, requests: 100, throttled: 3 }),
+            ..report.clone()
+        };
+        assert_eq!(shared.ceiling_events_per_second(), Some(800.0), "the fleet's ceiling is what is left");
         assert_eq!(report.throttled_requests, 2);
         assert_eq!(report.throttled_per_second, [1, 0, 1]);
         assert_eq!(report.throttled_per_second_row().as_deref(), Some("1 / 0 / 1"));
