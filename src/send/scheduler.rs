@@ -404,22 +404,14 @@ impl<'s, 'd, C: Channel> Scheduler<'s, 'd, C> {
         }
     }
 
-    /// Fails every event not yet sent, or waiting to be sent again, with `failure`, which every
-    /// request would meet; what is in flight is still judged when it answers.
+    /// Fails every event not in flight that has no outcome with `failure`, which every request
+    /// would meet; what is in flight is still judged when it answers.
     fn stop(&mut self, failure: &Failure) {
-        let parts: Vec<Part> = self.planned.drain(..).chain(self.waiting.drain(..)).collect();
-        let parked: Vec<Part> = self
-            .pairs
-            .drain()
-            .filter_map(|(_, pair)| match pair {
-                Pair::OneRefused(part, _) => Some(part),
-                _ => None,
-            })
-            .collect();
-        for part in parts.iter().chain(&parked) {
-            self.fail(&part.events, failure);
-        }
-        // FIFO plans nothing ahead: what its groups have not sent yet fails the same way.
+        // Nothing planned, waiting or parked as half of a pair goes out any more, and FIFO's
+        // groups build nothing new: every event not in flight that has no outcome fails now.
+        self.planned.clear();
+        self.waiting.clear();
+        self.pairs.clear();
         let flying: HashSet<usize> =
             self.flying.values().flat_map(|part| part.events.iter().copied()).collect();
         let unsent: Vec<usize> = (0..self.delivery.events.len())
