@@ -400,7 +400,8 @@ async fn a_kinesis_retry_that_hangs_names_the_first_unconfirmed_record_and_remem
     stand_in.push_fault(Fault::Pass);
     stand_in.push_fault(Fault::Hang);
     let forwarder = forwarder(&stand_in);
-    let deadline = Instant::now() + Duration::from_millis(1500);
+    // The throttle cuts a cold limiter to its floor: the retry waits 2 s for its token.
+    let deadline = Instant::now() + Duration::from_millis(3000);
     let (first, summary) = forwarder.forward(incoming(records(shard.clone())), Some(deadline)).await.unwrap();
     let summary = summary.expect("a batch with records");
     assert!(Instant::now() < deadline, "answered in time");

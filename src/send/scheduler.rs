@@ -315,7 +315,7 @@ impl<'s, 'd, C: Channel> Scheduler<'s, 'd, C> {
         }
         match throttled {
             true => self.limiter.on_throttle(sent_at, now),
-            false => self.limiter.on_clean(now),
+            false => self.limiter.on_clean(sent_at, now),
         }
         if let Some(failure) = last {
             let failure = if throttled { Failure::new("Throttling", true) } else { failure };

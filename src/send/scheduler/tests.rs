@@ -116,7 +116,7 @@ fn fast_limiter() -> Limiter {
     let now = Instant::now();
     for _ in 0..1_000 {
         let _ = limiter.try_acquire(now);
-        limiter.on_clean(now);
+        limiter.on_clean(now, now + Duration::from_millis(50));
     }
     assert_eq!(limiter.rate(), 100.0);
     limiter
