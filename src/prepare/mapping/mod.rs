@@ -21,10 +21,12 @@
 //! Audit data is never invented: a required field whose paths find nothing rejects the event,
 //! the defaults (`version`, `recipientAccountId`, `UID`, `eventTime`) come from the
 //! configuration and the record's identity, and the one value a mapping may state for a
-//! missing one (the principal's `default`) is marked in the event as such.
+//! missing one (the principal's `default`) is marked in the event as such. Shipped mappings
+//! for known sources are in [`presets`].
 
 mod apply;
 mod parse;
+pub mod presets;
 
 use std::fmt;
 
