@@ -103,21 +103,19 @@ fn value(
 
 /// The first value (not null) `from` finds.
 fn find(from: &Origin, payload: &Value, context: &Context<'_>) -> Option<Value> {
-    let found = match from {
+    let present = |value: &&Value| !value.is_null();
+    match from {
         Origin::Path(pointers) => {
-            return pointers
-                .iter()
-                .filter_map(|pointer| payload.pointer(pointer))
-                .find(|v| !v.is_null())
-                .cloned();
+            pointers.iter().filter_map(|pointer| payload.pointer(pointer)).find(present).cloned()
         }
-        Origin::Envelope(pointer) => {
-            context.envelope.and_then(|(inner, shared)| inner.envelope_value(shared, pointer)).cloned()
-        }
-        Origin::Const(value) => Some(value.clone()),
+        Origin::Envelope(pointer) => context
+            .envelope
+            .and_then(|(inner, shared)| inner.envelope_value(shared, pointer))
+            .filter(present)
+            .cloned(),
+        Origin::Const(value) => Some(value).filter(present).cloned(),
         Origin::Record(field) => record_value(*field, context),
-    };
-    found.filter(|value| !value.is_null())
+    }
 }
 
 /// The audit event id the payload carries: a string (or an integer written exactly) that fits
