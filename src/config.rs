@@ -10,7 +10,7 @@ use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 use crate::prepare::envelope::EnvelopeSetting;
-use crate::prepare::mapping::{Mapping, MappingError};
+use crate::prepare::mapping::{presets, Mapping, MappingError};
 
 /// How many `PutAuditEvents` requests one invocation keeps in flight when the variable is unset.
 ///
@@ -140,6 +140,8 @@ const EXTERNAL_ID_RULE: &str = "2 to 1224 characters of letters, digits and _+=,
 const CONCURRENCY_RULE: &str = "a whole number from 1 to 100";
 const RATE_RULE: &str = "a number of requests per second above 0 and at most 100, the account's quota";
 const MAPPING_FILE_RULE: &str = "the path of a readable JSON file in the deployment package";
+/// Every name in [`presets::PRESETS`] is listed here (a test checks it).
+const PRESET_RULE: &str = "a mapping as a JSON object, or preset:NAME with NAME one of: github";
 const NAMESPACE_RULE: &str =
     "1 to 255 characters of letters, digits and . - _ / # : or space, not starting with AWS/";
 
@@ -225,13 +227,31 @@ impl Config {
     }
 }
 
-/// The mapping from `EVENT_MAPPING` (the JSON itself) or `EVENT_MAPPING_FILE` (a file in the
-/// deployment package, read once here at cold start).
+/// The mapping from `EVENT_MAPPING` (the JSON itself, or `preset:NAME` for a mapping the
+/// forwarder ships) or `EVENT_MAPPING_FILE` (a file in the deployment package, read once here
+/// at cold start).
+///
+/// A preset is named with a prefix rather than by its bare name: a mapping is a JSON object,
+/// so `preset:` can never be mistaken for one, and a value that is neither (a file path put in
+/// the wrong variable, a mistyped name) is refused with both forms named, not looked up as a
+/// preset that does not exist.
 fn mapping(inline: Option<String>, file: Option<String>) -> Result<Option<Arc<Mapping>>, ConfigError> {
     let (variable, text) = match (inline, file) {
         (Some(_), Some(_)) => return Err(ConfigError::TwoMappings),
         (None, None) => return Ok(None),
-        (Some(text), None) => ("EVENT_MAPPING", text),
+        (Some(value), None) => match value.trim().strip_prefix("preset:") {
+            Some(name) => {
+                let preset = presets::preset(name.trim())
+                    .ok_or_else(|| invalid("EVENT_MAPPING", value.clone(), PRESET_RULE))?;
+                let mapping =
+                    preset.map_err(|error| ConfigError::BadMapping { variable: "EVENT_MAPPING", error })?;
+                return Ok(Some(Arc::new(mapping)));
+            }
+            None if !value.trim_start().starts_with('{') => {
+                return Err(invalid("EVENT_MAPPING", value, PRESET_RULE));
+            }
+            None => ("EVENT_MAPPING", value),
+        },
         (None, Some(path)) => {
             let text = std::fs::read_to_string(&path)
                 .map_err(|_| invalid("EVENT_MAPPING_FILE", path, MAPPING_FILE_RULE))?;
@@ -443,6 +463,27 @@ mod tests {
             missing.to_string().starts_with("EVENT_MAPPING_FILE is \"/no/such/mapping.json\""),
             "{missing}"
         );
+    }
+
+    #[test]
+    fn a_preset_is_named_with_its_prefix_and_an_unknown_name_lists_the_presets() {
+        for value in ["preset:github", " preset:github "] {
+            let config = config(&[("CHANNEL_ARN", ARN), ("EVENT_MAPPING", value)]).unwrap();
+            assert_eq!(
+                config.mapping.as_deref(),
+                Some(&presets::preset("github").unwrap().unwrap()),
+                "{value}"
+            );
+        }
+        for value in ["preset:gitlab", "github", "presets/github.json"] {
+            let error = config(&[("CHANNEL_ARN", ARN), ("EVENT_MAPPING", value)]).unwrap_err();
+            let message = error.to_string();
+            assert!(message.starts_with(&format!("EVENT_MAPPING is {value:?}")), "{message}");
+            assert!(message.contains("preset:NAME"), "{message}");
+        }
+        for (name, _) in presets::PRESETS {
+            assert!(PRESET_RULE.ends_with(name) || PRESET_RULE.contains(&format!("{name},")), "{name}");
+        }
     }
 
     #[test]

@@ -62,12 +62,22 @@ pub fn checksum(event_data: &str) -> String {
 /// of the identifier, so the id is always valid and stays the same on every delivery.
 pub fn audit_event_id(item_identifier: &ItemIdentifier) -> String {
     let identifier = item_identifier.as_str();
-    let valid = (1..=128).contains(&identifier.len())
-        && identifier.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if valid {
+    if is_audit_event_id(identifier) {
         return identifier.to_owned();
     }
     sha256_id(identifier.as_bytes())
+}
+
+/// Whether `id` fits the service's audit event id pattern, `^[-_A-Za-z0-9]{1,128}$`; the
+/// SDK does not check it, and one id that breaks it fails the whole request.
+///
+/// ```
+/// use cloudtrail_lake_forwarder::event::is_audit_event_id;
+/// assert!(is_audit_event_id("Nm4EoecTsz6kAS-87bAEfA"));
+/// assert!(!is_audit_event_id("a+b/c=="));
+/// ```
+pub fn is_audit_event_id(id: &str) -> bool {
+    (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// `sha256-` and the hex SHA-256 of `bytes`: 71 characters of the id pattern.

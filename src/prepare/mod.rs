@@ -143,9 +143,9 @@ impl Preparer {
             account: &self.account,
             uid: &uid,
         };
-        let event_data = mapping.apply(text, context)?;
-        schema::check_schema(&event_data)?;
-        event::schema_event(id, event_data)
+        let mapped = mapping.apply(text, context)?;
+        schema::check_schema(&mapped.event_data)?;
+        event::schema_event(mapped.id.unwrap_or(id), mapped.event_data)
     }
 }
 

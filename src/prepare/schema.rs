@@ -12,6 +12,7 @@ use std::net::IpAddr;
 
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
+use serde_json::Value;
 
 use crate::rejection::Rejection;
 
@@ -89,23 +90,11 @@ fn check_members(members: &Members<'_>) -> Result<(), Rejection> {
     reject_duplicates(members)?;
     for (field, limit) in REQUIRED {
         let value = string_field(members, field, "", true)?.unwrap_or_default();
-        check_required(field, value, limit)?;
-        match field {
-            "eventTime" if !crate::prepare::time::is_schema_time(value) => {
-                return Err(Rejection::BadEventTime)
-            }
-            "recipientAccountId" if value.len() != 12 || !value.bytes().all(|b| b.is_ascii_digit()) => {
-                return Err(Rejection::BadRecipientAccountId)
-            }
-            _ => {}
-        }
+        check_text(field, value, limit, true)?;
     }
     for (field, limit) in OPTIONAL {
         if let Some(value) = string_field(members, field, "", false)? {
-            check_length(field, value, limit)?;
-            if field == "sourceIPAddress" && value.parse::<IpAddr>().is_err() {
-                return Err(Rejection::BadSourceIpAddress);
-            }
+            check_text(field, value, limit, false)?;
         }
     }
     for (field, limit) in OBJECTS {
@@ -119,10 +108,96 @@ fn check_members(members: &Members<'_>) -> Result<(), Rejection> {
     };
     for (field, limit) in USER_IDENTITY {
         let value = string_field(identity, field, "userIdentity.", true)?.unwrap_or_default();
-        check_required(qualified("userIdentity.", field), value, limit)?;
+        check_text(qualified("userIdentity.", field), value, limit, true)?;
     }
     check_object(find(identity, "details")?, "userIdentity.details", usize::MAX)?;
     Ok(())
+}
+
+/// The schema's rule for one string field: a required one not empty, the length limit, and
+/// the formats of `eventTime`, `recipientAccountId` and `sourceIPAddress`.
+fn check_text(field: &'static str, value: &str, limit: usize, required: bool) -> Result<(), Rejection> {
+    if required {
+        check_required(field, value, limit)?;
+    } else {
+        check_length(field, value, limit)?;
+    }
+    match field {
+        "eventTime" if !crate::prepare::time::is_schema_time(value) => Err(Rejection::BadEventTime),
+        "recipientAccountId" if value.len() != 12 || !value.bytes().all(|b| b.is_ascii_digit()) => {
+            Err(Rejection::BadRecipientAccountId)
+        }
+        "sourceIPAddress" if value.parse::<IpAddr>().is_err() => Err(Rejection::BadSourceIpAddress),
+        _ => Ok(()),
+    }
+}
+
+/// Checks one field's value, named as the mapping names it (`userIdentity.details` dotted),
+/// by the same rules [`check_schema`] applies to it inside an event: a mapping asks this to
+/// leave out an optional field whose value the schema would refuse, rather than lose the
+/// whole event for it.
+///
+/// ```
+/// use cloudtrail_lake_forwarder::prepare::schema::check_value;
+/// use serde_json::json;
+/// assert!(check_value("sourceIPAddress", &json!("2001:db8::1")).is_ok());
+/// assert!(check_value("sourceIPAddress", &json!("10.0.0.0/8")).is_err());
+/// ```
+pub fn check_value(field: &'static str, value: &Value) -> Result<(), Rejection> {
+    let limit_in = |fields: &[(&str, usize)], name: &str| {
+        fields.iter().find(|(known, _)| *known == name).map(|(_, limit)| *limit)
+    };
+    let identity = field.strip_prefix("userIdentity.");
+    if let Some(limit) = limit_in(&OBJECTS, field).or((field == "userIdentity.details").then_some(usize::MAX))
+    {
+        return match value {
+            Value::Object(_) if limit == usize::MAX => Ok(()),
+            Value::Object(_) => match written_len(value) {
+                bytes if bytes <= limit => Ok(()),
+                bytes => Err(Rejection::FieldTooLarge { field, limit, bytes }),
+            },
+            other => Err(wrong_type(field, "an object", kind_of(other))),
+        };
+    }
+    let (limit, required) =
+        match (limit_in(&REQUIRED, field), identity.and_then(|f| limit_in(&USER_IDENTITY, f))) {
+            (Some(limit), _) | (None, Some(limit)) => (limit, true),
+            (None, None) => (limit_in(&OPTIONAL, field).unwrap_or(usize::MAX), false),
+        };
+    match value {
+        Value::String(text) => check_text(field, text, limit, required),
+        other => Err(wrong_type(field, "a string", kind_of(other))),
+    }
+}
+
+/// The bytes of a value's compact JSON text, as it is written into the event, counted
+/// without building the text.
+fn written_len(value: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing a Value into a sink that never fails cannot fail.
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
+}
+
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
 }
 
 /// A field the schema wants as a JSON object, when present (null counts as absent), within

@@ -2,6 +2,8 @@
 
 use super::*;
 use crate::lambda::{ItemIdentifier, Payload};
+use crate::prepare::schema;
+use crate::rejection::Rejection;
 use serde_json::json;
 
 fn record() -> Record {
@@ -27,6 +29,10 @@ fn apply(mapping: Value, payload: &str) -> Result<Value, Rejection> {
 }
 
 fn apply_text(mapping: Value, payload: &str) -> Result<String, Rejection> {
+    mapped(mapping, payload).map(|mapped| mapped.event_data)
+}
+
+fn mapped(mapping: Value, payload: &str) -> Result<Mapped, Rejection> {
     let record = record();
     let context = Context {
         envelope: None,
@@ -195,4 +201,206 @@ fn the_escapes_rfc_6901_allows_find_keys_with_a_slash_or_a_tilde() {
         (&event["userAgent"], &event["errorCode"], &event["errorMessage"]),
         (&json!("slash"), &json!("tilde"), &json!("both"))
     );
+}
+
+#[test]
+fn several_paths_are_tried_in_order_and_the_first_value_found_is_used() {
+    let mapping = json!({"eventName": {"path": ["/action", "/event/name", "/type"]}});
+    let cases = [
+        (r#"{"action": "a", "type": "t"}"#, Ok("a")),
+        (r#"{"action": null, "event": {"name": "n"}, "type": "t"}"#, Ok("n")),
+        (r#"{"type": "t"}"#, Ok("t")),
+        (r#"{"type": 7}"#, Ok("7")),
+        ("{}", Err(Rejection::MappedValueMissing { field: "eventName", from: "the payload" })),
+        // The first value found is the value, even one the field cannot take: a later path is
+        // another name for the same thing, not a way around a wrong one.
+        (
+            r#"{"action": {"b": 1}, "type": "t"}"#,
+            Err(Rejection::WrongType { field: "eventName", expected: "a string", found: "an object" }),
+        ),
+    ];
+    for (payload, expected) in cases {
+        let found = apply(mapping.clone(), payload).map(|event| event["eventName"].clone());
+        assert_eq!(found, expected.map(Value::from), "{payload}");
+    }
+}
+
+#[test]
+fn an_optional_field_is_left_out_when_it_is_absent_or_the_schema_refuses_its_value() {
+    let cases = [
+        ("sourceIPAddress", r#""192.0.2.1""#, Some(json!("192.0.2.1"))),
+        ("sourceIPAddress", r#""2001:db8::1""#, Some(json!("2001:db8::1"))),
+        ("sourceIPAddress", r#""10.0.0.0/8""#, None),
+        ("sourceIPAddress", r#""private""#, None),
+        ("sourceIPAddress", r#""2001:db8:::1""#, None),
+        ("sourceIPAddress", "null", None),
+        ("userAgent", &format!("{:?}", "a".repeat(1025)), None),
+        ("userAgent", r#""cli/1.0""#, Some(json!("cli/1.0"))),
+        ("errorCode", r#"{"code": 1}"#, None),
+        ("errorCode", "12345678901234567890001", None),
+        ("requestParameters", "[1]", None),
+        ("requestParameters", r#"{"a": 1}"#, Some(json!({"a": 1}))),
+        ("userIdentity.details", r#""team-a""#, None),
+    ];
+    for (field, value, expected) in cases {
+        let event =
+            apply(json!({ field: {"path": "/v", "optional": true} }), &format!(r#"{{"v": {value}}}"#))
+                .unwrap();
+        let found = match field.split_once('.') {
+            Some((parent, child)) => event[parent].get(child).cloned(),
+            None => event.get(field).cloned(),
+        };
+        assert_eq!(found, expected, "{field}: {value}");
+        assert_eq!(schema::check_schema(&event.to_string()), Ok(()), "{field}: {value}");
+    }
+    assert!(apply(json!({"userAgent": {"path": "/v", "optional": true}}), "{}")
+        .unwrap()
+        .get("userAgent")
+        .is_none());
+}
+
+#[test]
+fn a_field_not_marked_optional_still_rejects_a_value_the_schema_refuses() {
+    let event = apply_text(json!({"sourceIPAddress": {"path": "/ip"}}), r#"{"ip": "private"}"#).unwrap();
+    assert_eq!(schema::check_schema(&event), Err(Rejection::BadSourceIpAddress));
+    assert_eq!(
+        apply(json!({"errorCode": {"path": "/c"}}), r#"{"c": [1]}"#),
+        Err(Rejection::WrongType { field: "errorCode", expected: "a string", found: "an array" })
+    );
+}
+
+#[test]
+fn members_build_an_object_field_and_those_that_find_nothing_are_left_out() {
+    let event = apply(
+        json!({"userIdentity.details.org": {"path": "/org"}, "userIdentity.details.repo": {"path": "/repo"},
+               "userIdentity.details.bot": {"path": "/bot"}, "additionalEventData.tenant": {"const": "a"}}),
+        r#"{"org": "example-org", "bot": false, "repo": null}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        event["userIdentity"],
+        json!({"type": "t", "principalId": "p", "details": {"org": "example-org", "bot": false}})
+    );
+    assert_eq!(event["additionalEventData"], json!({"tenant": "a"}));
+    let event = apply(json!({"userIdentity.details.org": {"path": "/org"}}), "{}").unwrap();
+    assert_eq!(event["userIdentity"], json!({"type": "t", "principalId": "p"}));
+}
+
+#[test]
+fn a_missing_principal_takes_its_default_and_the_details_say_so() {
+    let mapping = json!({"userIdentity.principalId": {"path": "/actor", "default": "unknown"},
+                         "userIdentity.details.org": {"path": "/org"}});
+    let cases = [
+        (
+            r#"{"actor": "octocat", "org": "o"}"#,
+            json!({"type": "t", "principalId": "octocat", "details": {"org": "o"}}),
+        ),
+        (
+            r#"{"org": "o"}"#,
+            json!({"type": "t", "principalId": "unknown", "details": {"org": "o", "defaulted": ["principalId"]}}),
+        ),
+        (
+            r#"{"actor": null}"#,
+            json!({"type": "t", "principalId": "unknown", "details": {"defaulted": ["principalId"]}}),
+        ),
+    ];
+    for (payload, identity) in cases {
+        assert_eq!(apply(mapping.clone(), payload).unwrap()["userIdentity"], identity, "{payload}");
+    }
+    let both = json!({"userIdentity.type": {"path": "/kind", "default": "Unknown"},
+                      "userIdentity.principalId": {"path": "/actor", "default": "unknown"}});
+    assert_eq!(
+        apply(both, "{}").unwrap()["userIdentity"],
+        json!({"type": "Unknown", "principalId": "unknown", "details": {"defaulted": ["principalId", "type"]}})
+    );
+}
+
+#[test]
+fn the_id_comes_from_the_payload_only_when_it_fits_the_service_pattern() {
+    let mapping = json!({"id": {"path": ["/_document_id", "/other_id"]}});
+    let cases = [
+        (r#"{"_document_id": "Nm4EoecTsz6kAS-87bAEfA"}"#, Some("Nm4EoecTsz6kAS-87bAEfA")),
+        (r#"{"other_id": "o_1"}"#, Some("o_1")),
+        (r#"{"_document_id": 12345}"#, Some("12345")),
+        (r#"{"_document_id": "a+b/c=="}"#, None),
+        (r#"{"_document_id": ""}"#, None),
+        (&format!(r#"{{"_document_id": "{}"}}"#, "a".repeat(129)), None),
+        (r#"{"_document_id": 1.5}"#, None),
+        (r#"{"_document_id": 12345678901234567890001}"#, None),
+        (r#"{"_document_id": {"id": "x"}}"#, None),
+        ("{}", None),
+    ];
+    for (payload, expected) in cases {
+        let first = mapped(mapping.clone(), payload).unwrap();
+        assert_eq!(first.id.as_deref(), expected, "{payload}");
+        assert_eq!(mapped(mapping.clone(), payload).unwrap(), first, "the same on every delivery: {payload}");
+    }
+    assert_eq!(mapped(json!({}), r#"{"_document_id": "d"}"#).unwrap().id, None, "no id entry, no id");
+}
+
+#[test]
+fn entries_that_cannot_work_are_refused_at_cold_start_naming_the_entry() {
+    let cases = [
+        (json!({"eventName": {"path": []}}), "eventName", "at least one"),
+        (json!({"eventName": {"path": ["/a", 1]}}), "eventName", "JSON Pointer"),
+        (json!({"eventName": {"path": ["a"]}}), "eventName", "JSON Pointer"),
+        (json!({"eventName": {"path": "/a", "optional": true}}), "eventName", "eventName is required"),
+        (json!({"userAgent": {"path": "/a", "optional": "yes"}}), "userAgent", "true or false"),
+        (json!({"userAgent": {"path": "/a", "fallback": "/b"}}), "userAgent", "\"fallback\" has no meaning"),
+        (json!({"eventName": {"path": "/a", "default": "x"}}), "eventName", "default is only for"),
+        (json!({"userAgent": {"path": "/a", "default": "x"}}), "userAgent", "default is only for"),
+        (
+            json!({"userIdentity.details.org": {"path": "/o", "default": "x"}}),
+            "userIdentity.details.org",
+            "default is only for",
+        ),
+        (
+            json!({"userIdentity.principalId": {"path": "/a", "default": null}}),
+            "userIdentity.principalId",
+            "not null",
+        ),
+        (
+            json!({"userIdentity.principalId": {"path": "/a", "default": ""}}),
+            "userIdentity.principalId",
+            "not a valid",
+        ),
+        (
+            json!({"userIdentity.principalId": {"path": "/a", "default": {"a": 1}}}),
+            "userIdentity.principalId",
+            "not a valid",
+        ),
+        (
+            json!({"userIdentity.principalId": {"const": "p", "default": "x"}}),
+            "userIdentity.principalId",
+            "needs no default",
+        ),
+        (json!({"id": {"const": "same"}}), "id", "same id"),
+        (json!({"id": {"path": "/id", "optional": true}}), "id", "neither optional nor default"),
+        (
+            json!({"userIdentity.details.defaulted": {"path": "/d"}}),
+            "userIdentity.details.defaulted",
+            "marks a default",
+        ),
+        (
+            json!({"userIdentity.details": {"path": "/d"}, "userIdentity.details.org": {"path": "/o"}}),
+            "userIdentity.details",
+            "both whole and by members",
+        ),
+        (
+            json!({"keepPayload": "requestParameters", "requestParameters.a": {"path": "/a"}}),
+            "requestParameters",
+            "keepPayload already",
+        ),
+        (
+            json!({"userIdentity.details": {"path": "/d"}, "userIdentity.principalId": {"path": "/a", "default": "u"}}),
+            "userIdentity.details",
+            "set its members one by one",
+        ),
+        (json!({"userIdentity.details.": {"path": "/o"}}), "userIdentity.details.", "not a schema field"),
+    ];
+    for (mapping, entry, problem) in cases {
+        let error = Mapping::parse(&complete(mapping.clone()).to_string()).unwrap_err();
+        assert_eq!(error.entry, entry, "{mapping}");
+        assert!(error.problem.contains(problem), "{mapping}: {error}");
+    }
 }

@@ -206,3 +206,54 @@ fn rejection_messages_never_carry_the_payload() {
         assert!(!reason.contains(secret), "{reason}");
     }
 }
+
+#[test]
+fn one_field_is_judged_by_the_rule_the_whole_event_is_judged_by() {
+    let large = json!({"a": "x".repeat(100 * 1024)});
+    let cases = [
+        ("sourceIPAddress", json!("192.0.2.1"), Ok(())),
+        ("sourceIPAddress", json!("2001:db8::1"), Ok(())),
+        ("sourceIPAddress", json!("10.0.0.0/8"), Err(Rejection::BadSourceIpAddress)),
+        ("sourceIPAddress", json!("gce-internal-ip"), Err(Rejection::BadSourceIpAddress)),
+        (
+            "userAgent",
+            json!("a".repeat(1025)),
+            Err(Rejection::TooLong { field: "userAgent", limit: 1024, length: 1025 }),
+        ),
+        ("errorCode", json!(""), Ok(())),
+        ("errorCode", json!(404), Err(wrong_type("errorCode", "a string", "a number"))),
+        ("requestParameters", json!([1]), Err(wrong_type("requestParameters", "an object", "an array"))),
+        (
+            "requestParameters",
+            large.clone(),
+            Err(Rejection::FieldTooLarge {
+                field: "requestParameters",
+                limit: 100 * 1024,
+                bytes: large.to_string().len(),
+            }),
+        ),
+        ("eventTime", json!("2026-02-30T00:00:00Z"), Err(Rejection::BadEventTime)),
+        ("recipientAccountId", json!("12345"), Err(Rejection::BadRecipientAccountId)),
+        ("UID", json!(""), Err(Rejection::EmptyField { field: "UID" })),
+        (
+            "userIdentity.principalId",
+            json!(""),
+            Err(Rejection::EmptyField { field: "userIdentity.principalId" }),
+        ),
+        (
+            "userIdentity.details",
+            json!("x"),
+            Err(wrong_type("userIdentity.details", "an object", "a string")),
+        ),
+        ("userIdentity.details", json!({"org": "o"}), Ok(())),
+    ];
+    for (field, value, expected) in cases {
+        assert_eq!(check_value(field, &value), expected, "{field}: {value}");
+        let mut event = valid();
+        match field.strip_prefix("userIdentity.") {
+            Some(child) => event["userIdentity"][child] = value.clone(),
+            None => event[field] = value.clone(),
+        }
+        assert_eq!(check_schema(&event.to_string()), expected, "the whole event, {field}: {value}");
+    }
+}
