@@ -1,5 +1,8 @@
 //! The formats as producers write them, positions that survive any chunking, and items that
-//! are too long, not UTF-8, or skipped.
+//! are too long, not UTF-8, or skipped. Hostile objects (broken gzip, huge lines, deep JSON)
+//! are in `tests/hostile.rs`.
+
+mod hostile;
 
 use std::io::Write;
 
