@@ -14,6 +14,7 @@
 //!   between invocations.
 //! - [`lambda`]: what Lambda hands over and wants back: the event read loosely, one file per
 //!   source, the source's ordering rules, and the partial batch answer.
+//! - [`files`]: S3 objects named by notifications → their events, decoded as they stream.
 //! - [`prepare`]: a record → its audit events: envelope, then the schema check or the mapping,
 //!   within the invocation's budget.
 //! - [`event`]: the audit event (`id`, `eventData`, checksum); [`rejection`]: why a record or
@@ -29,6 +30,7 @@ pub mod config;
 pub mod deadline;
 pub mod dedupe;
 pub mod event;
+pub mod files;
 pub mod forwarder;
 pub mod lambda;
 pub mod logging;

@@ -10,6 +10,7 @@ pub mod event;
 pub mod kinesis;
 pub mod ordering;
 pub mod read;
+pub mod s3;
 pub mod sqs;
 pub mod unbase64;
 
