@@ -4,6 +4,7 @@
 //! - [`cloudtrail`]: CloudTrail Data's `PutAuditEvents` on 127.0.0.1, checking requests as the
 //!   service does and failing on command.
 //! - [`quota`]: the account-wide request quota, a token bucket every connection draws from.
+//! - [`script`]: scripted faults: which requests meet what, how many times.
 //! - [`runtime_api`]: the Lambda Runtime API, to drive the real function binary.
 //! - [`fleet`]: a shared SQS queue and a fleet of function processes draining it through one
 //!   throttled stand-in, and the report of what arrived; for the fleet benchmark and its test.
@@ -18,6 +19,7 @@ pub mod http;
 pub mod machine;
 pub mod quota;
 pub mod runtime_api;
+pub mod script;
 pub mod sigv4;
 
 pub use cloudtrail::{Chaos, Fault, FaultsMet, Settings, StandIn, StoredEvent};
