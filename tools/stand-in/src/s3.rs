@@ -22,6 +22,7 @@ mod serve;
 
 use std::io;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -114,12 +115,16 @@ pub struct S3Request {
     pub version_id: Option<String>,
     pub range: Option<String>,
     pub if_match: Option<String>,
-    /// The status answered; `None` while being answered, or when it never was (a hang).
+    /// The status answered, from when its head is written; `None` before, or when it never
+    /// was (a hang).
     pub status: Option<u16>,
     /// The S3 error code answered.
     pub error: Option<String>,
     /// Body bytes written: less than the `Content-Length` when the connection was dropped.
     pub body_bytes: u64,
+    /// Whether the stand-in is done with it: answered in full, cut off by a dropped
+    /// connection, or (a hang) given up on by the client.
+    pub complete: bool,
     pub arrived_at: Instant,
 }
 
@@ -213,6 +218,25 @@ impl S3StandIn {
         }
     }
 
+    /// Puts every file under `dir` as an object: each directory in `dir` is a bucket, each
+    /// file below it an object whose key is its path from the bucket's directory, with `/`
+    /// between names (`dir/audit/2026/11/a.json.gz` is `audit`, `2026/11/a.json.gz`). Files
+    /// are read when requested, not now (once, for their MD5). Returns what was put, in
+    /// key order.
+    pub fn put_directory(&self, dir: &Path) -> io::Result<Vec<ObjectVersion>> {
+        let mut put = Vec::new();
+        for entry in sorted_entries(dir)? {
+            if entry.is_dir() {
+                let bucket = file_name(&entry);
+                self.create_bucket(&bucket);
+                for (key, path) in files_below(&entry, "")? {
+                    put.push(self.put_object(&bucket, &key, ObjectBody::file(path)?));
+                }
+            }
+        }
+        Ok(put)
+    }
+
     /// Deletes an object: in a versioned bucket, adds a delete marker (older versions can still
     /// be read by id) and returns its version id.
     pub fn delete_object(&self, bucket: &str, key: &str) -> Option<String> {
@@ -230,6 +254,12 @@ impl S3StandIn {
         self.state().requests.clone()
     }
 
+    /// The requests that arrived after the first `from`: what a watcher that has seen `from`
+    /// of them has not seen yet.
+    pub fn requests_since(&self, from: usize) -> Vec<S3Request> {
+        self.state().requests.get(from..).map(<[S3Request]>::to_vec).unwrap_or_default()
+    }
+
     /// The requests for one bucket: none, for a bucket the code under test must refuse.
     pub fn requests_for(&self, bucket: &str) -> Vec<S3Request> {
         self.state().requests.iter().filter(|request| request.bucket == bucket).cloned().collect()
@@ -243,6 +273,56 @@ impl S3StandIn {
     }
 }
 
+fn sorted_entries(dir: &Path) -> io::Result<Vec<std::path::PathBuf>> {
+    let mut entries = std::fs::read_dir(dir)?
+        .map(|entry| entry.map(|entry| entry.path()))
+        .collect::<io::Result<Vec<_>>>()?;
+    entries.sort();
+    Ok(entries)
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+/// Every file below `dir`, with its key: `prefix` and the path from `dir`, `/`-separated.
+fn files_below(dir: &Path, prefix: &str) -> io::Result<Vec<(String, std::path::PathBuf)>> {
+    let mut files = Vec::new();
+    for path in sorted_entries(dir)? {
+        let key = format!("{prefix}{}", file_name(&path));
+        if path.is_dir() {
+            files.extend(files_below(&path, &format!("{key}/"))?);
+        } else {
+            files.push((key, path));
+        }
+    }
+    Ok(files)
+}
+
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
     state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_directory_is_served_as_buckets_of_files() {
+        let dir = std::env::temp_dir().join(format!("s3-stand-in-dir-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("audit/2026/11")).unwrap();
+        std::fs::create_dir_all(dir.join("empty")).unwrap();
+        std::fs::write(dir.join("audit/2026/11/a b+c.json"), "hello").unwrap();
+        std::fs::write(dir.join("audit/top.json"), "x").unwrap();
+        std::fs::write(dir.join("not-a-bucket.txt"), "x").unwrap();
+
+        let s3 = S3StandIn::start().await.unwrap();
+        let put = s3.put_directory(&dir).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+
+        let keys: Vec<(&str, &str)> = put.iter().map(|put| (put.bucket.as_str(), put.key.as_str())).collect();
+        assert_eq!(keys, [("audit", "2026/11/a b+c.json"), ("audit", "top.json")]);
+        assert_eq!(put[0].etag, "\"5d41402abc4b2a76b9719d911017c592\"", "the file's MD5");
+        assert!(s3.state().store.find("empty", "k", None).is_err_and(|error| error == S3Error::NoSuchKey));
+    }
 }

@@ -153,6 +153,11 @@ impl SqsStandIn {
         self.state().sent.clone()
     }
 
+    /// The messages accepted after the first `from`.
+    pub fn sent_since(&self, from: usize) -> Vec<SentMessage> {
+        self.state().sent.get(from..).map(<[SentMessage]>::to_vec).unwrap_or_default()
+    }
+
     /// Every request seen, in arrival order.
     pub fn requests(&self) -> Vec<SqsRequest> {
         self.state().requests.clone()

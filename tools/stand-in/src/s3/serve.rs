@@ -102,6 +102,7 @@ async fn answer(
             status: None,
             error: None,
             body_bytes: 0,
+            complete: false,
             arrived_at: Instant::now(),
         });
         let plan = plan(request, &mut state, &bucket, &key, version_id.as_deref());
@@ -111,42 +112,41 @@ async fn answer(
     let head_only = request.method == "HEAD";
     let resource =
         Resource { bucket: &bucket, key: &key, version_id: version_id.as_deref(), range: range.as_deref() };
-    let settle = |status: Option<u16>, error: Option<&str>, body_bytes: u64| {
-        let mut state = lock(state);
-        let seen = &mut state.requests[index];
-        seen.status = status;
-        seen.error = error.map(str::to_owned);
-        seen.body_bytes = body_bytes;
-    };
-    match plan {
+    let (status, error, body_bytes, next) = match plan {
         Plan::Error(error) => {
-            settle(Some(error.status()), Some(error.code()), 0);
-            write_response(writer, &error.response(&resource, &request_id, head_only)).await?;
-            Ok(Next::KeepOpen)
+            let written = write_response(writer, &error.response(&resource, &request_id, head_only)).await;
+            (Some(error.status()), Some(error.code()), 0, written.map(|()| Next::KeepOpen))
         }
         Plan::Hang => {
             wait_for_close(reader).await;
-            Ok(Next::Close)
+            (None, None, 0, Ok(Next::Close))
         }
         Plan::NotModified(mut headers) => {
-            settle(Some(304), None, 0);
             headers.extend(ids(&request_id));
-            write_response(writer, &Response { status: 304, headers, body: Vec::new() }).await?;
-            Ok(Next::KeepOpen)
+            let written = write_response(writer, &Response { status: 304, headers, body: Vec::new() }).await;
+            (Some(304), None, 0, written.map(|()| Next::KeepOpen))
         }
         Plan::Object { status, mut headers, body, first, end, pacing } => {
             headers.extend(ids(&request_id));
-            settle(Some(status), None, 0);
-            write_head(writer, status, &headers, end - first).await?;
-            if head_only {
-                writer.flush().await?;
-                return Ok(Next::KeepOpen);
-            }
-            let (sent, next) = send_body(writer, body.reader(first, end)?, pacing).await;
-            settle(Some(status), None, sent);
-            next
+            // The status is known before the body is written: a client that has the head
+            // can find it in the log.
+            lock(state).requests[index].status = Some(status);
+            let (sent, next) = match write_head(writer, status, &headers, end - first).await {
+                Ok(()) if head_only => (0, writer.flush().await.map(|()| Next::KeepOpen)),
+                Ok(()) => match body.reader(first, end) {
+                    Ok(reader) => send_body(writer, reader, pacing).await,
+                    Err(error) => (0, Err(error)),
+                },
+                Err(error) => (0, Err(error)),
+            };
+            (Some(status), None, sent, next)
         }
-    }
+    };
+    let mut state = lock(state);
+    let seen = &mut state.requests[index];
+    (seen.status, seen.error, seen.body_bytes, seen.complete) =
+        (status, error.map(str::to_owned), body_bytes, true);
+    next
 }
 
 fn ids(request_id: &str) -> [(&'static str, String); 2] {
