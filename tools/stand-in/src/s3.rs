@@ -13,9 +13,12 @@
 //! - [`objects`]: buckets, versions and bodies (bytes, generated, files).
 //! - [`range`]: what a `Range` header selects.
 //! - [`error`]: S3's error codes, statuses and XML.
+//! - [`notification`]: the event notification S3 sends for the objects put, for a test's
+//!   Lambda event.
 //! - `serve`: the connection loop and the GetObject checks, in S3's order.
 
 pub mod error;
+pub mod notification;
 pub mod objects;
 pub mod range;
 mod serve;
@@ -30,6 +33,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub use error::S3Error;
+pub use notification::{event_notification, notification_key};
 pub use objects::ObjectBody;
 
 use crate::script::Script;
