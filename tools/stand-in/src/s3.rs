@@ -10,13 +10,15 @@
 //! a connection dropped partway through a body, a slow body. Every request is recorded, so a
 //! test can say what was fetched and what never was.
 //!
-//! - [`objects`]: buckets, versions and bodies (bytes, generated, files).
+//! - [`body`]: an object's bytes: in memory, a file, or generated when read.
+//! - [`objects`]: buckets and versions.
 //! - [`range`]: what a `Range` header selects.
 //! - [`error`]: S3's error codes, statuses and XML.
 //! - [`notification`]: the event notification S3 sends for the objects put, for a test's
 //!   Lambda event.
 //! - `serve`: the connection loop and the GetObject checks, in S3's order.
 
+pub mod body;
 pub mod error;
 pub mod notification;
 pub mod objects;
@@ -32,9 +34,9 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+pub use body::ObjectBody;
 pub use error::S3Error;
 pub use notification::{event_notification, notification_key};
-pub use objects::ObjectBody;
 
 use crate::script::Script;
 use objects::Store;

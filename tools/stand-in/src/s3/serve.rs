@@ -12,8 +12,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 
+use super::body::{BodyReader, ObjectBody};
 use super::error::{host_id, Resource};
-use super::objects::{BodyReader, ObjectBody};
 use super::range::{select, Selection};
 use super::{lock, S3Error, S3Fault, S3Request, State, REGION};
 use crate::cloudtrail::{ACCESS_KEY_ID, SECRET_ACCESS_KEY};
