@@ -492,7 +492,7 @@ fn check_request(request: &Request, settings: &Settings) -> Result<Vec<Value>, R
     // Requests must go to the channel's Region: a channel lives in one.
     let region = settings.channel_arn.split(':').nth(3).unwrap_or_default();
     sigv4::verify(request, "cloudtrail-data", region, ACCESS_KEY_ID, SECRET_ACCESS_KEY)
-        .map_err(|why| error(403, "InvalidSignatureException", &why.0))?;
+        .map_err(|why| error(403, "InvalidSignatureException", &why.to_string()))?;
     let channel = request.query_param("channelArn").unwrap_or_default();
     // The API model's pattern for channelArn is ^arn:.*$: a bare channel ID is refused whole.
     if !channel.starts_with("arn:") {

@@ -7,7 +7,7 @@ use std::io::Write;
 use serde_json::{json, Value};
 
 use crate::cloudtrail::{ACCESS_KEY_ID, SECRET_ACCESS_KEY};
-use crate::StandIn;
+use crate::{S3StandIn, SqsStandIn, StandIn};
 
 /// The environment Lambda would give the function, with dummy credentials and every endpoint on
 /// 127.0.0.1: `runtime_api` for the Runtime API and `stand_in` for CloudTrail Data. Start the
@@ -28,6 +28,12 @@ pub fn lambda_environment(runtime_api: &str, stand_in: &StandIn) -> Vec<(&'stati
         ("AWS_ENDPOINT_URL_CLOUDTRAIL_DATA", stand_in.endpoint()),
         ("CHANNEL_ARN", stand_in.settings().channel_arn.clone()),
     ]
+}
+
+/// The endpoints of the S3 and SQS stand-ins, as the SDK reads them from the environment: add
+/// them to [`lambda_environment`]'s for a function that reads objects and continues them.
+pub fn object_environment(s3: &S3StandIn, sqs: &SqsStandIn) -> Vec<(&'static str, String)> {
+    vec![("AWS_ENDPOINT_URL_S3", s3.endpoint()), ("AWS_ENDPOINT_URL_SQS", sqs.endpoint())]
 }
 
 /// A valid integration-schema event for record `i`, padded to `len` bytes with a
