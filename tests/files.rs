@@ -12,7 +12,7 @@ use aws_sdk_cloudtraildata::config::Credentials;
 use cloudtrail_data_stand_in::cloudtrail::{ACCESS_KEY_ID, SECRET_ACCESS_KEY};
 use cloudtrail_data_stand_in::s3::event_notification;
 use cloudtrail_data_stand_in::sqs::lambda_event;
-use cloudtrail_data_stand_in::{S3Error, S3Fault, S3StandIn, SqsStandIn, StandIn};
+use cloudtrail_data_stand_in::{S3Error, S3Fault, S3StandIn, SqsError, SqsFault, SqsStandIn, StandIn};
 use cloudtrail_lake_forwarder::config::Config;
 use cloudtrail_lake_forwarder::files::{fetch, Files};
 use cloudtrail_lake_forwarder::lambda::s3::AllowedObjects;
@@ -267,4 +267,56 @@ async fn an_object_too_large_for_one_invocation_continues_in_new_messages_storin
     let unique: std::collections::HashSet<&String> = ids.iter().collect();
     assert_eq!(unique.len(), 6_000, "every event stored");
     assert_eq!(ids.len(), 6_000, "and each once");
+}
+
+#[tokio::test]
+async fn an_s3_read_that_hangs_is_given_up_in_time_to_answer_before_the_deadline() {
+    let stands = stands().await;
+    let object = stands.s3.put_object(BUCKET, "a.json", format!("{}\n", github_line(1)));
+    let forwarder = github_forwarder(&stands);
+    let event = records(vec![notification_message("m-1", &event_notification([&object]))]);
+    stands.s3.fail(cloudtrail_data_stand_in::s3::Target::Any, S3Fault::Hang, 1);
+    let deadline = Instant::now() + Duration::from_secs(3);
+    assert_eq!(forward(&forwarder, event, Some(deadline)).await, ["m-1"]);
+    assert!(Instant::now() < deadline, "answered before the deadline");
+}
+
+#[tokio::test]
+async fn a_connection_dropped_mid_object_continues_from_what_was_confirmed() {
+    let stands = stands().await;
+    let lines: Vec<String> = (0..3_000).map(github_line).collect();
+    let body = lines.join("\n") + "\n";
+    let object = stands.s3.put_object(BUCKET, "a.json", body.clone());
+    let forwarder = github_forwarder(&stands);
+    let event = records(vec![notification_message("m-1", &event_notification([&object]))]);
+    // Dropped after about two thirds of the object: the first windows are sent and confirmed.
+    stands.s3.fail(
+        cloudtrail_data_stand_in::s3::Target::Any,
+        S3Fault::DropAfter(body.len() as u64 * 2 / 3),
+        1,
+    );
+    assert_eq!(forward(&forwarder, event, None).await, Vec::<String>::new(), "continued, so done");
+    let continuation = stands.sqs.sent();
+    assert_eq!(continuation.len(), 1);
+    assert_eq!(forward(&forwarder, lambda_event(&continuation), None).await, Vec::<String>::new());
+    let ids = stored_ids(&stands);
+    let unique: std::collections::HashSet<&String> = ids.iter().collect();
+    assert_eq!((unique.len(), ids.len()), (3_000, 3_000), "every event, each once");
+}
+
+#[tokio::test]
+async fn a_continuation_sqs_refuses_or_never_answers_leaves_the_message_to_come_back_whole() {
+    let stands = stands().await;
+    stands.cloudtrail.set_latency(Duration::from_millis(20));
+    let lines: Vec<String> = (0..4_000).map(github_line).collect();
+    let object = stands.s3.put_object(BUCKET, "big.json.gz", gzip_lines(&lines, 1));
+    let forwarder = github_forwarder(&stands);
+    let event = records(vec![notification_message("m-1", &event_notification([&object]))]);
+    for fault in [SqsFault::Error(SqsError::AccessDenied), SqsFault::Hang] {
+        stands.sqs.fail(fault, 1);
+        let deadline = Instant::now() + Duration::from_millis(1_500);
+        assert_eq!(forward(&forwarder, event.clone(), Some(deadline)).await, ["m-1"]);
+        assert!(Instant::now() < deadline, "answered before the deadline");
+        assert!(stands.sqs.sent().is_empty());
+    }
 }
