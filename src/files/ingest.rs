@@ -302,6 +302,9 @@ impl<'a> Reading<'a> {
         let mut undone = None;
         for (ordinal, outcome) in ordinals.iter().zip(outcomes) {
             let done = matches!(outcome, Some(Outcome::Ingested | Outcome::Rejected(_)));
+            // Any item settled is progress, before the first undone one or after it: the
+            // continuation carries both.
+            self.progressed |= done;
             match (done, undone) {
                 (true, Some(_)) => self.resume.also_done.push(*ordinal),
                 (true, None) => {}
@@ -313,7 +316,6 @@ impl<'a> Reading<'a> {
             }
         }
         let at = undone.unwrap_or(self.end);
-        self.progressed |= at > self.resume.at;
         self.resume.at = at;
         self.resume.also_done.retain(|&ordinal| ordinal >= at);
         self.resume.also_done.sort_unstable();
