@@ -358,3 +358,61 @@ async fn an_object_continues_across_processes_through_the_runtime_loop_storing_e
     println!("copies: {copies}");
     assert!(copies <= 100 * (processes - 1), "{copies} copies");
 }
+
+#[tokio::test]
+async fn notifications_through_sns_and_eventbridge_name_their_objects_too() {
+    let stands = stands().await;
+    let object =
+        stands.s3.put_object(BUCKET, "2026/a b+c.json", format!("{}\n{}\n", github_line(1), github_line(2)));
+    let forwarder = github_forwarder(&stands);
+    let through_sns = json!({"Type": "Notification", "MessageId": "sns-1", "TopicArn": "arn:aws:sns:us-east-1:123456789012:audit",
+                             "Subject": "Amazon S3 Notification", "Message": event_notification([&object]).to_string(),
+                             "Timestamp": "2026-12-04T22:05:00.000Z"});
+    let through_eventbridge = json!({
+        "version": "0", "id": "eb-1", "detail-type": "Object Created", "source": "aws.s3", "account": "123456789012",
+        "time": "2026-12-04T22:05:00Z", "region": "us-east-1", "resources": [format!("arn:aws:s3:::{BUCKET}")],
+        "detail": {"version": "0", "bucket": {"name": BUCKET},
+                   "object": {"key": "2026/a+b%2Bc.json", "size": 10, "etag": object.etag_unquoted()},
+                   "request-id": "R", "requester": "123456789012", "reason": "PutObject"}});
+    let event = records(vec![
+        notification_message("m-sns", &through_sns),
+        notification_message("m-eventbridge", &through_eventbridge),
+    ]);
+    assert_eq!(forward(&forwarder, event, None).await, Vec::<String>::new());
+    let reads = stands.s3.requests_for(BUCKET);
+    assert_eq!(reads.len(), 2);
+    assert!(reads.iter().all(|read| read.key == "2026/a b+c.json"), "both decoded the same way");
+    // The same lines twice, under their own ids: CloudTrail Lake keeps both copies, as it
+    // would of any event sent twice; the ids say they are one.
+    let mut ids = stored_ids(&stands);
+    ids.sort();
+    assert_eq!(
+        ids,
+        [
+            "doc0000000000000000001",
+            "doc0000000000000000001",
+            "doc0000000000000000002",
+            "doc0000000000000000002"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_versioned_object_is_read_at_the_version_announced_not_the_latest() {
+    let stands = stands().await;
+    stands.s3.create_versioned_bucket("versioned-audit-logs");
+    let first = stands.s3.put_object("versioned-audit-logs", "a.json", format!("{}\n", github_line(1)));
+    stands.s3.put_object("versioned-audit-logs", "a.json", format!("{}\n", github_line(2)));
+    let mapping = presets::preset("github").unwrap().unwrap();
+    let config = Config { mapping: Some(std::sync::Arc::new(mapping)), ..config(&stands.cloudtrail) };
+    let allowed = format!("{BUCKET},versioned-audit-logs").parse::<AllowedObjects>().unwrap();
+    let forwarder = forwarder_with(&stands.cloudtrail, &config).with_files(files(
+        &stands.s3.endpoint(),
+        &stands.sqs.endpoint(),
+        allowed,
+    ));
+    let event = records(vec![notification_message("m-1", &event_notification([&first]))]);
+    assert_eq!(forward(&forwarder, event, None).await, Vec::<String>::new());
+    assert_eq!(stands.s3.requests()[0].version_id, first.version_id);
+    assert_eq!(stored_ids(&stands), ["doc0000000000000000001"]);
+}
