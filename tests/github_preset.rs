@@ -167,7 +167,7 @@ async fn a_document_id_that_is_no_audit_event_id_is_hashed_for_the_id_and_stays_
 }
 
 #[tokio::test]
-async fn a_failed_api_request_has_no_error_fields_until_the_mapping_has_conditions() {
+async fn a_failed_api_request_has_its_status_as_the_error_code() {
     let line = fixture("api-request-failed");
     let event = event_data(&forwarded(&line).await);
     assert_eq!(
@@ -175,6 +175,23 @@ async fn a_failed_api_request_has_no_error_fields_until_the_mapping_has_conditio
         expected(
             &line,
             json!({"eventName": "api.request", "eventTime": "2025-03-10T13:16:40Z", "UID": "QXBpUmVxdWVzdDQwNF8wMD",
+                   "userIdentity": {"type": "GitHubUser", "principalId": "octocat",
+                                    "details": {"actor_id": 583231, "actor_is_bot": false, "business": "enterprise-account",
+                                                "org": "example-org"}},
+                   "userAgent": "curl/8.5.0", "errorCode": "404"})
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_successful_api_request_has_no_error_fields() {
+    let line = fixture("api-request-ok");
+    let event = event_data(&forwarded(&line).await);
+    assert_eq!(
+        event,
+        expected(
+            &line,
+            json!({"eventName": "api.request", "eventTime": "2025-03-10T13:18:20Z", "UID": "QXBpUmVxdWVzdDIwMF8wMD",
                    "userIdentity": {"type": "GitHubUser", "principalId": "octocat",
                                     "details": {"actor_id": 583231, "actor_is_bot": false, "business": "enterprise-account",
                                                 "org": "example-org"}},
