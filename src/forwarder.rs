@@ -184,7 +184,9 @@ impl<C: Channel> Forwarder<C> {
                         send_until: deadline
                             .map(|deadline| deadline::send_until(deadline, Instant::now(), Duration::ZERO)),
                     };
-                    let (outcome, sent) = ingest::ingest(&context, work).await;
+                    // Boxed: the files stage's future nested inside the handler's is deeper
+                    // than the compiler's layout query limit in a release build.
+                    let (outcome, sent) = Box::pin(ingest::ingest(&context, work)).await;
                     report.add(sent);
                     outcome
                 }

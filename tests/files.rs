@@ -12,7 +12,7 @@ use aws_sdk_cloudtraildata::config::Credentials;
 use cloudtrail_data_stand_in::cloudtrail::{ACCESS_KEY_ID, SECRET_ACCESS_KEY};
 use cloudtrail_data_stand_in::s3::event_notification;
 use cloudtrail_data_stand_in::sqs::lambda_event;
-use cloudtrail_data_stand_in::{S3Error, S3Fault, S3StandIn, SqsStandIn, StandIn};
+use cloudtrail_data_stand_in::{S3Error, S3Fault, S3StandIn, SqsError, SqsFault, SqsStandIn, StandIn};
 use cloudtrail_lake_forwarder::config::Config;
 use cloudtrail_lake_forwarder::files::{fetch, Files};
 use cloudtrail_lake_forwarder::lambda::s3::AllowedObjects;
@@ -242,7 +242,7 @@ async fn bad_lines_are_rejected_one_by_one_and_the_rest_of_the_object_is_ingeste
 async fn an_object_too_large_for_one_invocation_continues_in_new_messages_storing_each_event_once() {
     let stands = stands().await;
     stands.cloudtrail.set_latency(Duration::from_millis(20));
-    let lines: Vec<String> = (0..6_000).map(github_line).collect();
+    let lines: Vec<String> = (0..3_000).map(github_line).collect();
     let object = stands.s3.put_object(BUCKET, "big.json.log.gz", gzip_lines(&lines, 3));
     let mut event = records(vec![notification_message("m-1", &event_notification([&object]))]);
     let mut invocations = 0;
@@ -261,10 +261,111 @@ async fn an_object_too_large_for_one_invocation_continues_in_new_messages_storin
             n => panic!("{n} continuations of one message"),
         }
     }
-    println!("6,000 events in {invocations} invocations");
+    println!("3,000 events in {invocations} invocations");
     assert!(invocations > 1, "the test needs an object that does not fit one invocation");
     let ids = stored_ids(&stands);
     let unique: std::collections::HashSet<&String> = ids.iter().collect();
-    assert_eq!(unique.len(), 6_000, "every event stored");
-    assert_eq!(ids.len(), 6_000, "and each once");
+    assert_eq!(unique.len(), 3_000, "every event stored");
+    assert_eq!(ids.len(), 3_000, "and each once");
+}
+
+#[tokio::test]
+async fn an_s3_read_that_hangs_is_given_up_in_time_to_answer_before_the_deadline() {
+    let stands = stands().await;
+    let object = stands.s3.put_object(BUCKET, "a.json", format!("{}\n", github_line(1)));
+    let forwarder = github_forwarder(&stands);
+    let event = records(vec![notification_message("m-1", &event_notification([&object]))]);
+    stands.s3.fail(cloudtrail_data_stand_in::s3::Target::Any, S3Fault::Hang, 1);
+    let deadline = Instant::now() + Duration::from_secs(3);
+    assert_eq!(forward(&forwarder, event, Some(deadline)).await, ["m-1"]);
+    assert!(Instant::now() < deadline, "answered before the deadline");
+}
+
+#[tokio::test]
+async fn a_connection_dropped_mid_object_continues_from_what_was_confirmed() {
+    let stands = stands().await;
+    let lines: Vec<String> = (0..3_000).map(github_line).collect();
+    let body = lines.join("\n") + "\n";
+    let object = stands.s3.put_object(BUCKET, "a.json", body.clone());
+    let forwarder = github_forwarder(&stands);
+    let event = records(vec![notification_message("m-1", &event_notification([&object]))]);
+    // Dropped after about two thirds of the object: the first windows are sent and confirmed.
+    stands.s3.fail(
+        cloudtrail_data_stand_in::s3::Target::Any,
+        S3Fault::DropAfter(body.len() as u64 * 2 / 3),
+        1,
+    );
+    assert_eq!(forward(&forwarder, event, None).await, Vec::<String>::new(), "continued, so done");
+    let continuation = stands.sqs.sent();
+    assert_eq!(continuation.len(), 1);
+    assert_eq!(forward(&forwarder, lambda_event(&continuation), None).await, Vec::<String>::new());
+    let ids = stored_ids(&stands);
+    let unique: std::collections::HashSet<&String> = ids.iter().collect();
+    assert_eq!((unique.len(), ids.len()), (3_000, 3_000), "every event, each once");
+}
+
+#[tokio::test]
+async fn a_continuation_sqs_refuses_or_never_answers_leaves_the_message_to_come_back_whole() {
+    let stands = stands().await;
+    stands.cloudtrail.set_latency(Duration::from_millis(20));
+    let lines: Vec<String> = (0..4_000).map(github_line).collect();
+    let object = stands.s3.put_object(BUCKET, "big.json.gz", gzip_lines(&lines, 1));
+    let forwarder = github_forwarder(&stands);
+    let event = records(vec![notification_message("m-1", &event_notification([&object]))]);
+    for fault in [SqsFault::Error(SqsError::AccessDenied), SqsFault::Hang] {
+        stands.sqs.fail(fault, 1);
+        let deadline = Instant::now() + Duration::from_millis(1_500);
+        assert_eq!(forward(&forwarder, event.clone(), Some(deadline)).await, ["m-1"]);
+        assert!(Instant::now() < deadline, "answered before the deadline");
+        assert!(stands.sqs.sent().is_empty());
+    }
+}
+
+/// The same through the binary: each invocation in a fresh process (another
+/// execution environment), driven by the Runtime API stand-in, each continuation message the
+/// next invocation's event, until the object is done; every event stored once.
+#[tokio::test]
+async fn an_object_continues_across_processes_through_the_runtime_loop_storing_each_event_once() {
+    use cloudtrail_data_stand_in::fixtures::{lambda_environment, object_environment};
+    use cloudtrail_data_stand_in::{InvocationResult, RuntimeApi};
+
+    let stands = stands().await;
+    stands.cloudtrail.set_latency(Duration::from_millis(20));
+    let lines: Vec<String> = (0..1_500).map(github_line).collect();
+    let object = stands.s3.put_object(BUCKET, "2026/12/04/big.json.log.gz", gzip_lines(&lines, 2));
+    let mut event = records(vec![notification_message("m-1", &event_notification([&object]))]);
+    let mut processes = 0;
+    loop {
+        processes += 1;
+        assert!(processes < 40, "the object never finished");
+        let runtime = RuntimeApi::start().await.unwrap();
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_cloudtrail-lake-forwarder"))
+            .env_clear()
+            .envs(lambda_environment(&runtime.address(), &stands.cloudtrail))
+            .envs(object_environment(&stands.s3, &stands.sqs))
+            .env("S3_OBJECTS", BUCKET)
+            .env("EVENT_MAPPING", "preset:github")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let sent_before = stands.sqs.sent().len();
+        let now_ms =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+        let answer = runtime.result(&runtime.invoke(&event, now_ms + 2_000), Duration::from_secs(30)).await;
+        child.kill().await.ok();
+        assert_eq!(answer, Some(InvocationResult::Response(json!({"batchItemFailures": []}))));
+        let continuations = stands.sqs.sent_since(sent_before);
+        match continuations.len() {
+            0 => break,
+            1 => event = lambda_event(&continuations),
+            n => panic!("{n} continuations of one message"),
+        }
+    }
+    println!("1,500 events in {processes} processes");
+    assert!(processes > 1, "the test needs an object that does not fit one invocation");
+    let ids = stored_ids(&stands);
+    let unique: std::collections::HashSet<&String> = ids.iter().collect();
+    assert_eq!((unique.len(), ids.len()), (1_500, 1_500), "every event, each once");
 }

@@ -123,7 +123,14 @@ async fn continue_later<C: Channel>(
         let group = context.record.message_group.clone().unwrap_or_else(|| "s3-objects".to_owned());
         request = request.message_group_id(group).message_deduplication_id(continuation.deduplication_id());
     }
-    match request.send().await {
+    // A continuation SQS took but whose answer was lost costs duplicates when the message comes
+    // back as well; one never sent would cost nothing but time.
+    let Some(sent) = in_time(context.send_until, request.send()).await else {
+        tracing::warn!(object = %object, record = context.record.label(),
+            "SQS did not answer the continuation in time; the message comes back whole");
+        return Outcome::Failed { code: "NoAnswerBeforeDeadline".into(), transient: true };
+    };
+    match sent {
         Ok(_) => {
             tracing::info!(object = %object, record = context.record.label(), resume_at = continuation.resume_at,
                 objects_left = continuation.objects.len(), "S3 object continues in a new message");
@@ -149,18 +156,24 @@ async fn ingest_object<C: Channel>(
     report: &mut SendReport,
 ) -> ObjectEnd {
     let mut reading = Reading::new(context, object, resume);
-    let mut body = match fetch::open(context.s3, object).await {
-        Ok(body) => body,
-        Err(failure @ ReadFailure::Gone { .. }) => return ObjectEnd::Gone(failure),
-        Err(failure) => return reading.stopped_by(&failure),
+    // S3 that does not answer must not keep the invocation past its deadline: every wait on it
+    // ends when sending must stop.
+    let mut body = match in_time(stop_at, fetch::open(context.s3, object)).await {
+        Some(Ok(body)) => body,
+        Some(Err(failure @ ReadFailure::Gone { .. })) => return ObjectEnd::Gone(failure),
+        Some(Err(failure)) => return reading.stopped_by(&failure),
+        None => return reading.stopped_by(&ReadFailure::Transient { code: "NoAnswerBeforeDeadline".into() }),
     };
     let mut decoder = ObjectDecoder::new(Limits { max_item_bytes: MAX_ITEM_BYTES });
     decoder.skip_items(reading.resume.at);
     loop {
-        let chunk = match body.next().await {
-            None => break,
-            Some(Ok(chunk)) => chunk,
-            Some(Err(failure)) => return reading.stopped_by(&failure),
+        let chunk = match in_time(stop_at, body.next()).await {
+            None => {
+                return reading.stopped_by(&ReadFailure::Transient { code: "NoAnswerBeforeDeadline".into() })
+            }
+            Some(None) => break,
+            Some(Some(Ok(chunk))) => chunk,
+            Some(Some(Err(failure))) => return reading.stopped_by(&failure),
         };
         for slice in chunk.chunks(SLICE_BYTES) {
             if stop_at.is_some_and(|stop| Instant::now() >= stop) {
@@ -289,6 +302,9 @@ impl<'a> Reading<'a> {
         let mut undone = None;
         for (ordinal, outcome) in ordinals.iter().zip(outcomes) {
             let done = matches!(outcome, Some(Outcome::Ingested | Outcome::Rejected(_)));
+            // Any item settled is progress, before the first undone one or after it: the
+            // continuation carries both.
+            self.progressed |= done;
             match (done, undone) {
                 (true, Some(_)) => self.resume.also_done.push(*ordinal),
                 (true, None) => {}
@@ -300,7 +316,6 @@ impl<'a> Reading<'a> {
             }
         }
         let at = undone.unwrap_or(self.end);
-        self.progressed |= at > self.resume.at;
         self.resume.at = at;
         self.resume.also_done.retain(|&ordinal| ordinal >= at);
         self.resume.also_done.sort_unstable();
@@ -363,6 +378,14 @@ impl<'a> Reading<'a> {
             tracing::warn!(object = %self.object, record = self.record.label(),
                 "more than {REJECTIONS_LOGGED} events of this S3 object rejected; the rest are counted, not listed");
         }
+    }
+}
+
+/// `future`'s output, or `None` if `stop_at` comes first.
+async fn in_time<T>(stop_at: Option<Instant>, future: impl std::future::Future<Output = T>) -> Option<T> {
+    match stop_at {
+        Some(stop_at) => tokio::time::timeout_at(stop_at, future).await.ok(),
+        None => Some(future.await),
     }
 }
 
