@@ -1,5 +1,8 @@
 //! The mappings the forwarder ships for known sources, chosen by name
-//! (`EVENT_MAPPING=preset:github`).
+//! (`EVENT_MAPPING=preset:github`): GitHub Enterprise (`github`), Okta System Log through
+//! EventBridge (`okta`), Microsoft Entra ID audit logs (`entra`), the Azure Activity Log
+//! (`azure-activity`), Google Cloud Audit Logs (`gcp-audit`) and CloudTrail-format records
+//! (`cloudtrail`). `docs/sources.md` has each one's field table and pipeline.
 //!
 //! Each preset is a file under `presets/` in the mapping language, the very text a user would
 //! write: it is embedded in the binary at build time, so a deployment needs no file beside it,
@@ -11,8 +14,10 @@
 use super::{Mapping, MappingError};
 
 /// Every preset: its name, and its text as the file under `presets/` holds it.
-pub const PRESETS: [(&str, &str); 1] =
-    [("github", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/presets/github.json")))];
+pub const PRESETS: [(&str, &str); 2] = [
+    ("github", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/presets/github.json"))),
+    ("okta", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/presets/okta.json"))),
+];
 
 /// The preset called `name`, read and checked; `None` when no preset has that name.
 ///
