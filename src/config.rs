@@ -155,8 +155,7 @@ const RATE_RULE: &str = "a number of requests per second above 0 and at most 100
 const MAPPING_FILE_RULE: &str = "the path of a readable JSON file in the deployment package";
 /// Every name in [`presets::PRESETS`] is listed here (a test checks it).
 const PRESET_RULE: &str =
-    "a mapping as a JSON object, or preset:NAME with NAME one of: github, okta, entra, \
-     azure-activity, gcp-audit, cloudtrail";
+    "a mapping as a JSON object, or preset:NAME with NAME one of: github, okta, entra, azure-activity";
 const NAMESPACE_RULE: &str =
     "1 to 255 characters of letters, digits and . - _ / # : or space, not starting with AWS/";
 

@@ -10,5 +10,9 @@ mod common;
 #[path = "presets/harness.rs"]
 mod harness;
 
+#[path = "presets/azure_activity.rs"]
+mod azure_activity;
+#[path = "presets/entra.rs"]
+mod entra;
 #[path = "presets/okta.rs"]
 mod okta;

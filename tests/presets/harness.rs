@@ -152,3 +152,18 @@ pub fn original(text: &str) -> &str {
     }
     text.trim()
 }
+
+/// Gzip JSON Lines of `lines`, as a sink writes them.
+pub fn gzip_lines(lines: &[&str]) -> Vec<u8> {
+    let mut text = String::new();
+    for line in lines {
+        text.push_str(line.trim());
+        text.push('\n');
+    }
+    common::gzip(text.as_bytes())
+}
+
+/// The ids the stand-in stored, in order.
+pub fn stored_ids(stands: &Stands) -> Vec<String> {
+    stands.cloudtrail.stored().into_iter().map(|event| event.id).collect()
+}
