@@ -14,5 +14,7 @@ mod harness;
 mod azure_activity;
 #[path = "presets/entra.rs"]
 mod entra;
+#[path = "presets/gcp_audit.rs"]
+mod gcp_audit;
 #[path = "presets/okta.rs"]
 mod okta;
