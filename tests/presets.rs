@@ -12,6 +12,8 @@ mod harness;
 
 #[path = "presets/azure_activity.rs"]
 mod azure_activity;
+#[path = "presets/cloudtrail.rs"]
+mod cloudtrail;
 #[path = "presets/entra.rs"]
 mod entra;
 #[path = "presets/gcp_audit.rs"]

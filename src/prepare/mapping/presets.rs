@@ -14,12 +14,13 @@
 use super::{Mapping, MappingError};
 
 /// Every preset: its name, and its text as the file under `presets/` holds it.
-pub const PRESETS: [(&str, &str); 5] = [
+pub const PRESETS: [(&str, &str); 6] = [
     ("github", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/presets/github.json"))),
     ("okta", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/presets/okta.json"))),
     ("entra", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/presets/entra.json"))),
     ("azure-activity", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/presets/azure-activity.json"))),
     ("gcp-audit", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/presets/gcp-audit.json"))),
+    ("cloudtrail", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/presets/cloudtrail.json"))),
 ];
 
 /// The preset called `name`, read and checked; `None` when no preset has that name.
