@@ -59,4 +59,17 @@ mod tests {
         names.sort();
         assert_eq!(files, names, "every preset has its file");
     }
+
+    /// The template refuses a mistyped preset name at deploy time: its list is this one.
+    #[test]
+    fn the_templates_event_mapping_pattern_allows_every_preset_and_no_other() {
+        let template = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/template.yaml"));
+        let list = template.split("preset:(").nth(1).and_then(|rest| rest.split(')').next());
+        let mut allowed: Vec<&str> =
+            list.expect("EventMapping's AllowedPattern lists the presets").split('|').collect();
+        allowed.sort();
+        let mut names: Vec<&str> = PRESETS.iter().map(|(name, _)| *name).collect();
+        names.sort();
+        assert_eq!(allowed, names);
+    }
 }
