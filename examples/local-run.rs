@@ -6,14 +6,15 @@
 //! `cargo run --example local-run -- events/sqs-standard.json`
 //!
 //! A sample with a mapping beside it (`events/NAME.mapping.json`) runs with that mapping, as
-//! `EVENT_MAPPING_FILE` would give it.
+//! `EVENT_MAPPING_FILE` would give it; one with a preset's name beside it (`events/NAME.preset`)
+//! with that preset, as `EVENT_MAPPING=preset:NAME` would.
 
 use aws_sdk_cloudtraildata::config::{BehaviorVersion, Credentials, Region};
 use cloudtrail_data_stand_in::cloudtrail::{ACCESS_KEY_ID, SECRET_ACCESS_KEY};
 use cloudtrail_data_stand_in::{Settings, StandIn};
 use cloudtrail_lake_forwarder::config::{ChannelArn, Config};
 use cloudtrail_lake_forwarder::lambda::event::IncomingEvent;
-use cloudtrail_lake_forwarder::prepare::mapping::Mapping;
+use cloudtrail_lake_forwarder::prepare::mapping::{presets, Mapping};
 use cloudtrail_lake_forwarder::{send, Forwarder};
 use lambda_runtime::{Context, LambdaEvent};
 
@@ -46,6 +47,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Ok(mapping) = std::fs::read_to_string(&mapping_path) {
         println!("Mapping payloads with {mapping_path}");
         config.mapping = Some(std::sync::Arc::new(Mapping::parse(&mapping)?));
+    }
+    let preset_path = path.replace(".json", ".preset");
+    if let Ok(name) = std::fs::read_to_string(&preset_path) {
+        let name = name.trim();
+        println!("Mapping payloads with preset:{name} ({preset_path})");
+        let preset = presets::preset(name).ok_or_else(|| format!("{preset_path}: no preset {name:?}"))?;
+        config.mapping = Some(std::sync::Arc::new(preset?));
     }
     let forwarder = Forwarder::new(aws_sdk_cloudtraildata::Client::from_conf(sdk_config), &config);
 
