@@ -105,9 +105,8 @@ fn value(
     }
 }
 
-/// The first value (not null) `from` finds.
+/// The value `from` finds: not null, not `""` (see [`present`]).
 fn find(from: &Origin, payload: &Value, context: &Context<'_>) -> Option<Value> {
-    let present = |value: &&Value| !value.is_null();
     match from {
         Origin::Path(pointers) => first_found(pointers, payload).cloned(),
         Origin::Hash(pointers) => {
@@ -125,12 +124,16 @@ fn find(from: &Origin, payload: &Value, context: &Context<'_>) -> Option<Value> 
     }
 }
 
-/// The first value the pointers find, in order: one that is neither null nor an empty string.
-/// Sources write both for "not set" (Entra's `ipAddress: ""`, Okta's `reason: null`), and either
-/// would stand in the way of the next pointer, or be written as an empty field.
+/// The first value the pointers find, in order, that is [`present`]. Sources write null and
+/// `""` for "not set" (Okta's `reason: null`, Entra's `ipAddress: ""`): either would stand in
+/// the way of the next pointer, or be written as an empty field.
 pub(super) fn first_found<'p>(pointers: &[String], payload: &'p Value) -> Option<&'p Value> {
-    let present = |value: &&Value| !value.is_null() && value.as_str() != Some("");
     pointers.iter().filter_map(|pointer| payload.pointer(pointer)).find(present)
+}
+
+/// Whether a value found is a value: neither null nor an empty string.
+fn present(value: &&Value) -> bool {
+    !value.is_null() && value.as_str() != Some("")
 }
 
 /// The audit event id the payload carries: a string (or an integer written exactly) as it is
