@@ -3,15 +3,11 @@
 //! what the stand-in stored with the expected audit event.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
-use aws_config::{BehaviorVersion, Region};
-use aws_sdk_cloudtraildata::config::Credentials;
-use cloudtrail_data_stand_in::cloudtrail::{StoredEvent, ACCESS_KEY_ID, SECRET_ACCESS_KEY};
+use cloudtrail_data_stand_in::cloudtrail::StoredEvent;
 use cloudtrail_data_stand_in::s3::event_notification;
 use cloudtrail_data_stand_in::{S3StandIn, SqsStandIn, StandIn};
 use cloudtrail_lake_forwarder::config::Config;
-use cloudtrail_lake_forwarder::files::{fetch, Files};
 use cloudtrail_lake_forwarder::lambda::s3::AllowedObjects;
 use cloudtrail_lake_forwarder::Forwarder;
 use serde_json::value::RawValue;
@@ -46,33 +42,9 @@ pub fn forwarder(stands: &Stands, preset: &str) -> Forwarder {
     })
     .expect("the preset's name is a valid EVENT_MAPPING");
     let config = Config { mapping: named.mapping, ..common::config(&stands.cloudtrail) };
-    common::forwarder_with(&stands.cloudtrail, &config).with_files(files(stands))
-}
-
-fn files(stands: &Stands) -> Files {
-    let credentials = Credentials::new(ACCESS_KEY_ID, SECRET_ACCESS_KEY, None, None, "stand-in");
-    let s3 = aws_sdk_s3::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(credentials.clone())
-        .http_client(cloudtrail_lake_forwarder::send::https_client())
-        .endpoint_url(stands.s3.endpoint())
-        .force_path_style(true)
-        .retry_config(fetch::s3_retries().with_initial_backoff(Duration::from_millis(5)))
-        .timeout_config(fetch::s3_timeouts())
-        .build();
-    let sqs = aws_sdk_sqs::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(credentials)
-        .http_client(cloudtrail_lake_forwarder::send::https_client())
-        .endpoint_url(stands.sqs.endpoint())
-        .build();
-    Files {
-        s3: aws_sdk_s3::Client::from_conf(s3),
-        sqs: aws_sdk_sqs::Client::from_conf(sqs),
-        allowed: BUCKET.parse::<AllowedObjects>().unwrap(),
-    }
+    let allowed = BUCKET.parse::<AllowedObjects>().unwrap();
+    let files = common::files(&stands.s3.endpoint(), &stands.sqs.endpoint(), allowed);
+    common::forwarder_with(&stands.cloudtrail, &config).with_files(files)
 }
 
 /// The fixture's text: what its source delivers (an SQS body, or an S3 object).
