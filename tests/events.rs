@@ -24,16 +24,16 @@ const SAMPLES: [(&str, usize); 17] = [
     ("kinesis-kpl.json", 2),             // one aggregate of two user records
     ("kinesis-sam-generated.json", 0),
     ("kinesis.json", 3),
-    ("sqs-azure-activity.json", 3), // and a record whose time has no zone, rejected
-    ("sqs-cloudtrail.json", 3),
-    ("sqs-entra.json", 3),
     ("sqs-eventbridge.json", 1),
-    ("sqs-fifo.json", 3),      // five, less the invalid one and the one held behind it
-    ("sqs-gcp-audit.json", 3), // and a LogEntry that is no audit log, rejected
+    ("sqs-fifo.json", 3), // five, less the invalid one and the one held behind it
     ("sqs-mapped.json", 1),
     ("sqs-mixed-invalid.json", 2),
     ("sqs-okta.json", 3),
-    ("sqs-s3-github.json", 5), // five GitHub lines in two gzip members
+    ("sqs-s3-azure-activity.json", 3), // four records, one with a time without a zone
+    ("sqs-s3-cloudtrail.json", 3),
+    ("sqs-s3-entra.json", 3),
+    ("sqs-s3-gcp-audit.json", 3), // four lines, one a LogEntry that is no audit log
+    ("sqs-s3-github.json", 5),    // five GitHub lines in two gzip members
     ("sqs-sam-generated.json", 0),
     ("sqs-sns.json", 1),
     ("sqs-standard.json", 3),
