@@ -7,14 +7,10 @@ mod common;
 use std::io::Write;
 use std::time::Duration;
 
-use aws_config::{BehaviorVersion, Region};
-use aws_sdk_cloudtraildata::config::Credentials;
-use cloudtrail_data_stand_in::cloudtrail::{ACCESS_KEY_ID, SECRET_ACCESS_KEY};
 use cloudtrail_data_stand_in::s3::event_notification;
 use cloudtrail_data_stand_in::sqs::lambda_event;
 use cloudtrail_data_stand_in::{S3Error, S3Fault, S3StandIn, SqsError, SqsFault, SqsStandIn, StandIn};
 use cloudtrail_lake_forwarder::config::Config;
-use cloudtrail_lake_forwarder::files::{fetch, Files};
 use cloudtrail_lake_forwarder::lambda::s3::AllowedObjects;
 use cloudtrail_lake_forwarder::prepare::mapping::presets;
 use cloudtrail_lake_forwarder::Forwarder;
@@ -39,36 +35,6 @@ async fn stands() -> Stands {
     Stands { cloudtrail: stand_in().await, s3, sqs }
 }
 
-fn credentials() -> Credentials {
-    Credentials::new(ACCESS_KEY_ID, SECRET_ACCESS_KEY, None, None, "stand-in")
-}
-
-/// The files stage's clients against the stand-ins, built as `main` builds them.
-fn files(stands: &Stands, allowed: &str) -> Files {
-    let s3 = aws_sdk_s3::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(credentials())
-        .http_client(cloudtrail_lake_forwarder::send::https_client())
-        .endpoint_url(stands.s3.endpoint())
-        .force_path_style(true)
-        .retry_config(fetch::s3_retries().with_initial_backoff(Duration::from_millis(5)))
-        .timeout_config(fetch::s3_timeouts())
-        .build();
-    let sqs = aws_sdk_sqs::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(credentials())
-        .http_client(cloudtrail_lake_forwarder::send::https_client())
-        .endpoint_url(stands.sqs.endpoint())
-        .build();
-    Files {
-        s3: aws_sdk_s3::Client::from_conf(s3),
-        sqs: aws_sdk_sqs::Client::from_conf(sqs),
-        allowed: allowed.parse::<AllowedObjects>().unwrap(),
-    }
-}
-
 fn github_forwarder(stands: &Stands) -> Forwarder {
     github_forwarder_at(stands, None)
 }
@@ -81,7 +47,11 @@ fn github_forwarder_at(stands: &Stands, max_requests_per_second: Option<f64>) ->
         max_requests_per_second,
         ..config(&stands.cloudtrail)
     };
-    forwarder_with(&stands.cloudtrail, &config).with_files(files(stands, BUCKET))
+    forwarder_with(&stands.cloudtrail, &config).with_files(files(
+        &stands.s3.endpoint(),
+        &stands.sqs.endpoint(),
+        BUCKET.parse::<AllowedObjects>().unwrap(),
+    ))
 }
 
 /// A GitHub audit log streaming line.
@@ -320,7 +290,8 @@ async fn a_continuation_sqs_refuses_or_never_answers_leaves_the_message_to_come_
     stands.cloudtrail.set_latency(Duration::from_millis(20));
     let lines: Vec<String> = (0..4_000).map(github_line).collect();
     let object = stands.s3.put_object(BUCKET, "big.json.gz", gzip_lines(&lines, 1));
-    let forwarder = github_forwarder(&stands);
+    // 40 requests at 10 a second: never within one 1.5 s invocation.
+    let forwarder = github_forwarder_at(&stands, Some(10.0));
     let event = records(vec![notification_message("m-1", &event_notification([&object]))]);
     for fault in [SqsFault::Error(SqsError::AccessDenied), SqsFault::Hang] {
         stands.sqs.fail(fault, 1);
