@@ -9,16 +9,18 @@
 //! environment, except that `CHANNEL_ARN` is the stand-in's channel and `EXTERNAL_ID` is
 //! never taken (the stand-in's channel has none). A sample with a mapping beside it
 //! (`events/NAME.mapping.json`) runs with that mapping, as `EVENT_MAPPING_FILE` would give it,
-//! unless `EVENT_MAPPING` or `EVENT_MAPPING_FILE` is set.
+//! and one with a preset's name beside it (`events/NAME.preset`) with that preset, as
+//! `EVENT_MAPPING=preset:NAME` would, unless `EVENT_MAPPING` or `EVENT_MAPPING_FILE` is set.
 //!
 //! **Files in S3.** A sample whose messages are S3 event notifications
 //! (`events/sqs-s3-github.json`) also gets the S3 stand-in serving `events/s3/` (each
 //! directory a bucket, each file below it an object) and the SQS stand-in for the
 //! continuation of objects one invocation cannot finish, with the real `aws-sdk-s3` and
 //! `aws-sdk-sqs` clients pointed at them; `S3_OBJECTS` defaults to the buckets in `events/s3/`
-//! and `EVENT_MAPPING` to `preset:github`. `AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL_SQS`, when
-//! set, name stand-ins of your own (the `s3-stand-in` binary) instead. Continuation messages
-//! the function sends are delivered back to it, as Lambda would, until none is left.
+//! and `EVENT_MAPPING`, without a mapping or preset beside the sample, to `preset:github`.
+//! `AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL_SQS`, when set, name stand-ins of your own (the
+//! `s3-stand-in` binary) instead. Continuation messages the function sends are delivered back
+//! to it, as Lambda would, until none is left.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -69,12 +71,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("Mapping payloads with {mapping_path}");
         defaults.insert("EVENT_MAPPING_FILE", mapping_path);
     }
+    let preset_path = path.replace(".json", ".preset");
+    if let (false, Ok(name)) = (mapping_set, std::fs::read_to_string(&preset_path)) {
+        println!("Mapping payloads with preset:{} ({preset_path})", name.trim());
+        defaults.insert("EVENT_MAPPING", format!("preset:{}", name.trim()));
+    }
     let mut files = None;
     if names_s3_objects(&event) {
         files = Some(FileStandIns::start(&path, &event).await?);
         let buckets = buckets_in(&served_directory(&path))?;
         defaults.insert("S3_OBJECTS", buckets.join(","));
-        if !mapping_set && !defaults.contains_key("EVENT_MAPPING_FILE") {
+        if !mapping_set
+            && !defaults.contains_key("EVENT_MAPPING_FILE")
+            && !defaults.contains_key("EVENT_MAPPING")
+        {
             defaults.insert("EVENT_MAPPING", "preset:github".into());
         }
     }

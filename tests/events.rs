@@ -2,9 +2,11 @@
 //! from the real handler and SDK client against the stand-in, and the stand-in stores the
 //! number of audit events listed below for it: an answer of "none failed" is only as good as
 //! the events that actually arrived (a gzip or KPL record opened to nothing is answered done). A sample with a mapping beside
-//! it (`NAME.mapping.json`) runs with that mapping, as `EVENT_MAPPING_FILE` would give it.
+//! it (`NAME.mapping.json`) runs with that mapping, as `EVENT_MAPPING_FILE` would give it; one
+//! with a preset's name beside it (`NAME.preset`) with that preset, as `EVENT_MAPPING=preset:NAME`.
 //! A sample whose messages are S3 notifications runs as the local run has it: the S3 stand-in
-//! serves `events/s3/`, `S3_OBJECTS` is its buckets, and the mapping `preset:github`.
+//! serves `events/s3/`, `S3_OBJECTS` is its buckets, and the mapping, unless one is beside it,
+//! `preset:github`.
 
 mod common;
 
@@ -17,7 +19,7 @@ use cloudtrail_lake_forwarder::prepare::mapping::{presets, Mapping};
 use serde_json::Value;
 
 /// Each sample and the number of audit events the stand-in stores from it.
-const SAMPLES: [(&str, usize); 12] = [
+const SAMPLES: [(&str, usize); 17] = [
     ("kinesis-cloudwatch-logs.json", 2), // two log events; the control message holds none
     ("kinesis-kpl.json", 2),             // one aggregate of two user records
     ("kinesis-sam-generated.json", 0),
@@ -26,7 +28,12 @@ const SAMPLES: [(&str, usize); 12] = [
     ("sqs-fifo.json", 3), // five, less the invalid one and the one held behind it
     ("sqs-mapped.json", 1),
     ("sqs-mixed-invalid.json", 2),
-    ("sqs-s3-github.json", 5), // five GitHub lines in two gzip members
+    ("sqs-okta.json", 3),
+    ("sqs-s3-azure-activity.json", 3), // four records, one with a time without a zone
+    ("sqs-s3-cloudtrail.json", 3),
+    ("sqs-s3-entra.json", 3),
+    ("sqs-s3-gcp-audit.json", 3), // four lines, one a LogEntry that is no audit log
+    ("sqs-s3-github.json", 5),    // five GitHub lines in two gzip members
     ("sqs-sam-generated.json", 0),
     ("sqs-sns.json", 1),
     ("sqs-standard.json", 3),
@@ -53,6 +60,10 @@ async fn every_sample_event_is_answered_as_documented() {
         let mut config = common::config(&stand_in);
         if let Ok(mapping) = std::fs::read_to_string(folder.join(name.replace(".json", ".mapping.json"))) {
             config.mapping = Some(Arc::new(Mapping::parse(&mapping).unwrap()));
+        }
+        if let Ok(preset) = std::fs::read_to_string(folder.join(name.replace(".json", ".preset"))) {
+            let preset = presets::preset(preset.trim()).unwrap_or_else(|| panic!("{name}: no such preset"));
+            config.mapping = Some(Arc::new(preset.unwrap()));
         }
         let mut files = None;
         if names_s3_objects(&event) {
