@@ -8,6 +8,7 @@ pub mod decode;
 pub mod fetch;
 pub mod ingest;
 pub mod resume;
+mod window;
 
 use crate::lambda::s3::{self, AllowedObjects, Entry};
 use crate::lambda::{Payload, Record};
