@@ -9,6 +9,7 @@ use std::fmt;
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 
+use crate::lambda::s3::AllowedObjects;
 use crate::prepare::envelope::EnvelopeSetting;
 use crate::prepare::mapping::{presets, Mapping, MappingError};
 
@@ -48,6 +49,9 @@ pub struct Config {
     /// How payloads that are not schema events are mapped (`EVENT_MAPPING` or
     /// `EVENT_MAPPING_FILE`); without one they are rejected.
     pub mapping: Option<Arc<Mapping>>,
+    /// The S3 buckets (and prefixes) whose objects notifications may name (`S3_OBJECTS`);
+    /// without it, an S3 notification is a record like any other.
+    pub objects: Option<AllowedObjects>,
 }
 
 impl Config {
@@ -63,6 +67,7 @@ impl Config {
             function_name: DEFAULT_FUNCTION_NAME.to_owned(),
             envelope: EnvelopeSetting::Auto,
             mapping: None,
+            objects: None,
         }
     }
 }
@@ -83,6 +88,8 @@ pub enum ConfigError {
     BadMapping { variable: &'static str, error: MappingError },
     /// Both ways of giving the mapping are set.
     TwoMappings,
+    /// `S3_OBJECTS` cannot be read; the error names the entry.
+    BadObjects { value: String, error: String },
 }
 
 impl fmt::Display for ConfigError {
@@ -102,6 +109,11 @@ impl fmt::Display for ConfigError {
             ConfigError::TwoMappings => {
                 f.write_str("EVENT_MAPPING and EVENT_MAPPING_FILE are both set: set one of them")
             }
+            ConfigError::BadObjects { value, error } => write!(
+                f,
+                "S3_OBJECTS is {value:?}: {error}; expected bucket names, each with an optional \
+                 /prefix, separated by commas"
+            ),
         }
     }
 }
@@ -117,6 +129,7 @@ impl ConfigError {
             | ConfigError::InvalidSecret { variable, .. }
             | ConfigError::BadMapping { variable, .. } => variable,
             ConfigError::TwoMappings => "EVENT_MAPPING",
+            ConfigError::BadObjects { .. } => "S3_OBJECTS",
         }
     }
 }
@@ -213,6 +226,12 @@ impl Config {
                 .ok_or_else(|| invalid("ENVELOPE", value, EnvelopeSetting::VALUES))?,
         };
         let mapping = mapping(set("EVENT_MAPPING"), set("EVENT_MAPPING_FILE"))?;
+        let objects = match set("S3_OBJECTS") {
+            None => None,
+            Some(value) => Some(value.parse::<AllowedObjects>().map_err(|error| {
+                ConfigError::BadObjects { value: value.clone(), error: error.to_string() }
+            })?),
+        };
 
         Ok(Config {
             channel,
@@ -223,6 +242,7 @@ impl Config {
             function_name,
             envelope,
             mapping,
+            objects,
         })
     }
 }

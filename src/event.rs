@@ -81,7 +81,7 @@ pub fn is_audit_event_id(id: &str) -> bool {
 }
 
 /// `sha256-` and the hex SHA-256 of `bytes`: 71 characters of the id pattern.
-fn sha256_id(bytes: &[u8]) -> String {
+pub fn sha256_id(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);
     let mut id = String::with_capacity(7 + 64);
     id.push_str("sha256-");

@@ -26,12 +26,15 @@ use tokio::time::Instant;
 use crate::config::Config;
 use crate::deadline;
 use crate::dedupe::{Copies, RecentlyIngested};
+use crate::files::ingest::{self, Work};
+use crate::files::Files;
 use crate::lambda::answer::{self, Answer};
 use crate::lambda::event::IncomingEvent;
 use crate::lambda::{self, read, Batch, EventError, Record, Source};
 use crate::outcome::{fold_outcomes, Outcome};
 use crate::prepare::part::{prepare_part, unpacks, Budget, Part};
 use crate::prepare::Preparer;
+use crate::rejection::Rejection;
 use crate::report::{self, metrics, Summary};
 use crate::send::{plan, Channel, Delivery, SdkChannel, SendReport, Sender};
 
@@ -45,6 +48,8 @@ pub struct Forwarder<C = SdkChannel> {
     preparer: Arc<Preparer>,
     metrics_namespace: String,
     function_name: String,
+    /// Reading S3 objects named by notifications, when `S3_OBJECTS` is set.
+    files: Option<Files>,
 }
 
 impl Forwarder<SdkChannel> {
@@ -68,7 +73,14 @@ impl<C: Channel> Forwarder<C> {
             preparer: Arc::new(Preparer::of(config)),
             metrics_namespace: config.metrics_namespace.clone(),
             function_name: config.function_name.clone(),
+            files: None,
         }
+    }
+
+    /// Reads the S3 objects that notifications name, with these clients and settings.
+    pub fn with_files(mut self, files: Files) -> Forwarder<C> {
+        self.files = Some(files);
+        self
     }
 
     /// The Lambda handler: forwards the batch, logs one summary line and writes the metrics.
@@ -108,6 +120,90 @@ impl<C: Channel> Forwarder<C> {
         let Some(mut batch) = lambda::decode(event)? else {
             return Ok((Answer::empty(), None));
         };
+        let files = self.take_files(&mut batch);
+        let (mut outcomes, mut report) = match batch.records.is_empty() {
+            true => (Vec::new(), SendReport::default()),
+            false => self.forward_records(&mut batch, started, deadline).await,
+        };
+        self.forward_files(&mut batch, files, deadline, &mut outcomes, &mut report).await;
+
+        let (answer, reported) = answer::answer(batch.source, &batch.records, &outcomes)?;
+        report::log_reported(&batch.records, &outcomes, &reported);
+        let summary =
+            Summary::new(batch.source, &batch.records, &outcomes, &reported, report, started.elapsed());
+        Ok((answer, Some(summary)))
+    }
+
+    /// The batch's records that are for the files stage, taken out of it with their index.
+    fn take_files(&self, batch: &mut Batch) -> Vec<(usize, Record, Result<Work, Rejection>)> {
+        let Some(files) = &self.files else {
+            return Vec::new();
+        };
+        if batch.source == Source::Kinesis {
+            return Vec::new();
+        }
+        let works: Vec<_> = batch.records.iter().map(|record| files.work_of(record)).collect();
+        if works.iter().all(Option::is_none) {
+            return Vec::new();
+        }
+        let records = std::mem::take(&mut batch.records);
+        let mut taken = Vec::new();
+        for (index, (record, work)) in records.into_iter().zip(works).enumerate() {
+            match work {
+                Some(work) => taken.push((index, record, work)),
+                None => batch.records.push(record),
+            }
+        }
+        taken
+    }
+
+    /// Reads the objects the file records name, one record after another, and puts each record
+    /// back at its place with its outcome.
+    async fn forward_files(
+        &self,
+        batch: &mut Batch,
+        taken: Vec<(usize, Record, Result<Work, Rejection>)>,
+        deadline: Option<Instant>,
+        outcomes: &mut Vec<Option<Outcome>>,
+        report: &mut SendReport,
+    ) {
+        let Some(files) = &self.files else { return };
+        for (index, record, work) in taken {
+            let outcome = match work {
+                Err(rejection) => Outcome::Rejected(rejection),
+                Ok(_) if batch.source == Source::SqsFifo => Outcome::Rejected(Rejection::FilesFromFifoQueue),
+                Ok(work) => {
+                    let context = ingest::Context {
+                        s3: &files.s3,
+                        sqs: &files.sqs,
+                        sender: &self.sender,
+                        preparer: &self.preparer,
+                        record: &record,
+                        source: batch.source,
+                        event_source_arn: &batch.event_source_arn,
+                        send_until: deadline
+                            .map(|deadline| deadline::send_until(deadline, Instant::now(), Duration::ZERO)),
+                    };
+                    // Boxed: the files stage's future nested inside the handler's is deeper
+                    // than the compiler's layout query limit in a release build.
+                    let (outcome, sent) = Box::pin(ingest::ingest(&context, work)).await;
+                    report.add(sent);
+                    outcome
+                }
+            };
+            batch.records.insert(index, record);
+            outcomes.insert(index, Some(outcome));
+        }
+    }
+
+    /// The batch's records (none of them for the files stage) through preparing and sending:
+    /// each record's outcome, and what sending cost.
+    async fn forward_records(
+        &self,
+        batch: &mut Batch,
+        started: Instant,
+        deadline: Option<Instant>,
+    ) -> (Vec<Option<Outcome>>, SendReport) {
         let total = batch.records.len();
         let first = self.first_part(&batch.records, batch.source);
         let rest = batch.records.split_off(first);
@@ -123,21 +219,16 @@ impl<C: Channel> Forwarder<C> {
 
         let mut sending = Sending::new(total);
         let until = head_clock.send_until(preparation);
-        self.send_part(&batch, &mut sending, head, until).await;
+        self.send_part(batch, &mut sending, head, until).await;
         if let Some(tail) = tail {
             let (records, part, took) = joined(tail).await;
             batch.records.extend(records);
             preparation += took;
-            self.send_part(&batch, &mut sending, part, tail_clock.send_until(preparation)).await;
+            self.send_part(batch, &mut sending, part, tail_clock.send_until(preparation)).await;
         }
 
         let (owner, outcomes, report) = sending.finish();
-        let outcomes = fold_outcomes(batch.records.len(), &owner, &outcomes);
-        let (answer, reported) = answer::answer(batch.source, &batch.records, &outcomes)?;
-        report::log_reported(&batch.records, &outcomes, &reported);
-        let summary =
-            Summary::new(batch.source, &batch.records, &outcomes, &reported, report, started.elapsed());
-        Ok((answer, Some(summary)))
+        (fold_outcomes(batch.records.len(), &owner, &outcomes), report)
     }
 
     /// How many records of `batch` to prepare and send first: what the limiter's burst sends

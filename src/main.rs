@@ -11,8 +11,10 @@ use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region};
 use cloudtrail_lake_forwarder::config::{Config, ConfigError};
+use cloudtrail_lake_forwarder::files::{self, Files};
 use cloudtrail_lake_forwarder::lambda::event::IncomingEvent;
 use cloudtrail_lake_forwarder::lambda::read::ReadEventLayer;
+use cloudtrail_lake_forwarder::lambda::s3::AllowedObjects;
 use cloudtrail_lake_forwarder::{logging, send, Forwarder};
 use lambda_runtime::layers::TracingLayer;
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent, Runtime};
@@ -54,7 +56,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .load()
         .await;
     let client = send::sdk_client(aws_sdk_cloudtraildata::config::Builder::from(&sdk_config));
-    let forwarder = Forwarder::new(client, &config);
+    let mut forwarder = Forwarder::new(client, &config);
+    if let Some(allowed) = config.objects.clone() {
+        forwarder = forwarder.with_files(files_clients(&sdk_config, allowed));
+    }
     tracing::debug!(channel = %config.channel, concurrency = config.max_concurrent_requests, "ready");
 
     // `lambda_runtime::run` with one more layer: the event is read by the forwarder itself,
@@ -63,6 +68,27 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let handler =
         service_fn(move |event: LambdaEvent<IncomingEvent>| async move { forwarder.handle(event).await });
     Runtime::new(handler).layer(ReadEventLayer).layer(TracingLayer::new()).run().await
+}
+
+/// The clients of the files stage. S3 and SQS are the function's own Region's: a bucket
+/// notifies a queue in its Region, and an event source mapping reads a queue in the function's.
+/// With an endpoint set for S3 (a local stand-in), requests are path-style: a bucket cannot be
+/// a subdomain of 127.0.0.1.
+fn files_clients(sdk_config: &aws_config::SdkConfig, allowed: AllowedObjects) -> Files {
+    let region = std::env::var("AWS_REGION").ok().filter(|region| !region.is_empty()).map(Region::new);
+    let local =
+        ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"].iter().any(|name| std::env::var_os(name).is_some());
+    let s3 = aws_sdk_s3::config::Builder::from(sdk_config)
+        .region(region.clone().or_else(|| sdk_config.region().cloned()))
+        .force_path_style(local)
+        .retry_config(files::fetch::s3_retries())
+        .timeout_config(files::fetch::s3_timeouts())
+        .build();
+    let sqs = aws_sdk_sqs::config::Builder::from(sdk_config)
+        .region(region.or_else(|| sdk_config.region().cloned()))
+        .retry_config(aws_smithy_types::retry::RetryConfig::standard())
+        .build();
+    Files { s3: aws_sdk_s3::Client::from_conf(s3), sqs: aws_sdk_sqs::Client::from_conf(sqs), allowed }
 }
 
 /// How long the Runtime API has to accept the init error: it runs on the same host, and the

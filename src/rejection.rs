@@ -62,6 +62,15 @@ pub enum Rejection {
         bytes: usize,
     },
     BadSourceIpAddress,
+    /// An S3 notification names an object outside `S3_OBJECTS`; it is never fetched.
+    ObjectNotAllowed,
+    /// An S3 notification in a FIFO queue: objects are read from standard queues only.
+    FilesFromFifoQueue,
+    /// An S3 object stops being readable at some point (a broken gzip stream, text that is
+    /// not JSON); the events before that point were sent.
+    UnreadableObject {
+        problem: String,
+    },
     /// `ENVELOPE` pins an envelope and the record is not in it.
     NotInEnvelope {
         envelope: &'static str,
@@ -145,6 +154,14 @@ impl fmt::Display for Rejection {
                 write!(f, "{field} takes {bytes} bytes, more than the service's limit of {limit}")
             }
             Rejection::BadSourceIpAddress => f.write_str("sourceIPAddress is not an IPv4 or IPv6 address"),
+            Rejection::ObjectNotAllowed => f.write_str(
+                "the S3 notification names an object outside S3_OBJECTS, so it is not read; add its \
+                 bucket (and prefix) to S3_OBJECTS and to the role's s3:GetObject to ingest it",
+            ),
+            Rejection::FilesFromFifoQueue => f.write_str(
+                "the S3 notification came through a FIFO queue; objects are read from standard queues only",
+            ),
+            Rejection::UnreadableObject { problem } => write!(f, "the S3 object cannot be read on: {problem}"),
             Rejection::NotInEnvelope { envelope } => {
                 write!(f, "ENVELOPE is {envelope} and the record is not in that envelope")
             }

@@ -118,6 +118,21 @@ impl Preparer {
         out.extend(events);
     }
 
+    /// The audit event of one item of an S3 object ([`crate::files`]): a schema event as it is,
+    /// anything else mapped. `default_id` is the item's id from where it sits in its object,
+    /// used when the mapping takes none from the payload.
+    pub fn item_event(
+        &self,
+        record: &Record,
+        text: &str,
+        default_id: String,
+    ) -> Result<AuditEvent, Rejection> {
+        let Err(not_schema) = schema::check_payload(text) else {
+            return event::schema_event(default_id, text.to_owned());
+        };
+        self.mapped(text, default_id, not_schema, Origin { source: Source::Sqs, record, envelope: None })
+    }
+
     /// A payload that failed the schema check (`not_schema` says why): a schema event that
     /// breaks a rule is rejected for it; any other payload is mapped when a mapping is
     /// configured, else rejected for what the schema check found.

@@ -1,0 +1,371 @@
+//! Audit log files in S3, end to end in one process: SQS messages holding S3 notifications go
+//! through `Forwarder::forward`, whose real `aws-sdk-s3`, `aws-sdk-sqs` and CloudTrail Data
+//! clients talk HTTP to the local stand-ins, SigV4 checked.
+
+mod common;
+
+use std::io::Write;
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_cloudtraildata::config::Credentials;
+use cloudtrail_data_stand_in::cloudtrail::{ACCESS_KEY_ID, SECRET_ACCESS_KEY};
+use cloudtrail_data_stand_in::s3::event_notification;
+use cloudtrail_data_stand_in::sqs::lambda_event;
+use cloudtrail_data_stand_in::{S3Error, S3Fault, S3StandIn, SqsError, SqsFault, SqsStandIn, StandIn};
+use cloudtrail_lake_forwarder::config::Config;
+use cloudtrail_lake_forwarder::files::{fetch, Files};
+use cloudtrail_lake_forwarder::lambda::s3::AllowedObjects;
+use cloudtrail_lake_forwarder::prepare::mapping::presets;
+use cloudtrail_lake_forwarder::Forwarder;
+use common::*;
+use serde_json::{json, Value};
+use tokio::time::Instant;
+
+const BUCKET: &str = "example-audit-logs";
+const QUEUE: &str = "audit-events";
+
+struct Stands {
+    cloudtrail: StandIn,
+    s3: S3StandIn,
+    sqs: SqsStandIn,
+}
+
+async fn stands() -> Stands {
+    let s3 = S3StandIn::start().await.unwrap();
+    s3.create_bucket(BUCKET);
+    let sqs = SqsStandIn::start().await.unwrap();
+    sqs.create_queue(QUEUE);
+    Stands { cloudtrail: stand_in().await, s3, sqs }
+}
+
+fn credentials() -> Credentials {
+    Credentials::new(ACCESS_KEY_ID, SECRET_ACCESS_KEY, None, None, "stand-in")
+}
+
+/// The files stage's clients against the stand-ins, built as `main` builds them.
+fn files(stands: &Stands, allowed: &str) -> Files {
+    let s3 = aws_sdk_s3::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(credentials())
+        .http_client(cloudtrail_lake_forwarder::send::https_client())
+        .endpoint_url(stands.s3.endpoint())
+        .force_path_style(true)
+        .retry_config(fetch::s3_retries().with_initial_backoff(Duration::from_millis(5)))
+        .timeout_config(fetch::s3_timeouts())
+        .build();
+    let sqs = aws_sdk_sqs::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(credentials())
+        .http_client(cloudtrail_lake_forwarder::send::https_client())
+        .endpoint_url(stands.sqs.endpoint())
+        .build();
+    Files {
+        s3: aws_sdk_s3::Client::from_conf(s3),
+        sqs: aws_sdk_sqs::Client::from_conf(sqs),
+        allowed: allowed.parse::<AllowedObjects>().unwrap(),
+    }
+}
+
+fn github_forwarder(stands: &Stands) -> Forwarder {
+    let mapping = presets::preset("github").unwrap().unwrap();
+    let config = Config { mapping: Some(std::sync::Arc::new(mapping)), ..config(&stands.cloudtrail) };
+    forwarder_with(&stands.cloudtrail, &config).with_files(files(stands, BUCKET))
+}
+
+/// A GitHub audit log streaming line.
+fn github_line(i: usize) -> String {
+    json!({
+        "@timestamp": 1_764_892_800_000u64 + i as u64,
+        "_document_id": format!("doc{i:019}"),
+        "action": if i.is_multiple_of(3) { "git.clone" } else { "repo.create" },
+        "actor": format!("octocat-{i}"),
+        "actor_id": 1000 + i,
+        "business": "example-enterprise",
+        "org": "example-org",
+        "repo": "example-org/audit",
+        "created_at": 1_764_892_800_000u64 + i as u64,
+        "operation_type": "create",
+        "user_agent": "git/2.47.0",
+    })
+    .to_string()
+}
+
+/// Gzip JSON Lines of `lines`, in `members` gzip members.
+fn gzip_lines(lines: &[String], members: usize) -> Vec<u8> {
+    let per_member = lines.len().div_ceil(members.max(1)).max(1);
+    let mut out = Vec::new();
+    for chunk in lines.chunks(per_member) {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        for line in chunk {
+            encoder.write_all(line.as_bytes()).unwrap();
+            encoder.write_all(b"\n").unwrap();
+        }
+        out.extend(encoder.finish().unwrap());
+    }
+    out
+}
+
+fn notification_message(id: &str, notification: &Value) -> Value {
+    sqs_record(id, &notification.to_string())
+}
+
+async fn forward(forwarder: &Forwarder, event: Value, deadline: Option<Instant>) -> Vec<String> {
+    let (answer, _) = forwarder.forward(incoming(event), deadline).await.unwrap();
+    reported(&answer)
+}
+
+fn stored_ids(stands: &Stands) -> Vec<String> {
+    stands.cloudtrail.stored().into_iter().map(|event| event.id).collect()
+}
+
+#[tokio::test]
+async fn a_github_object_in_two_gzip_members_is_ingested_whole_with_its_own_ids() {
+    let stands = stands().await;
+    let lines: Vec<String> = (0..250).map(github_line).collect();
+    let object = stands.s3.put_object(BUCKET, "2026/12/04/22/05/abc.json.log.gz", gzip_lines(&lines, 2));
+    let forwarder = github_forwarder(&stands);
+
+    let reported =
+        forward(&forwarder, records(vec![notification_message("m-1", &event_notification([&object]))]), None)
+            .await;
+    assert_eq!(reported, Vec::<String>::new());
+    let mut ids = stored_ids(&stands);
+    ids.sort();
+    let mut expected: Vec<String> = (0..250).map(|i| format!("doc{i:019}")).collect();
+    expected.sort();
+    assert_eq!(ids, expected, "every line of both members, each under its _document_id");
+    // Read once, pinned to the announced ETag.
+    let reads = stands.s3.requests_for(BUCKET);
+    assert_eq!(reads.len(), 1);
+    assert_eq!(reads[0].if_match.as_deref(), Some(object.etag.as_str()));
+}
+
+#[tokio::test]
+async fn keys_with_space_plus_percent_colon_and_non_ascii_are_read_as_s3_encodes_them() {
+    let stands = stands().await;
+    let key = "2026/a b+c%d:é 日本.json";
+    let object = stands.s3.put_object(BUCKET, key, format!("{}\n", github_line(1)));
+    let forwarder = github_forwarder(&stands);
+    let notification = event_notification([&object]);
+    assert!(
+        notification.to_string().contains("a+b%2Bc%25d%3A"),
+        "the key arrives form-encoded: {notification}"
+    );
+    let reported = forward(&forwarder, records(vec![notification_message("m-1", &notification)]), None).await;
+    assert_eq!(reported, Vec::<String>::new());
+    assert_eq!(stands.s3.requests_for(BUCKET)[0].key, key);
+    assert_eq!(stored_ids(&stands), ["doc0000000000000000001"]);
+}
+
+#[tokio::test]
+async fn a_bucket_outside_the_setting_is_refused_by_name_and_never_fetched() {
+    let stands = stands().await;
+    stands.s3.create_bucket("someone-elses-bucket");
+    let theirs = stands.s3.put_object("someone-elses-bucket", "x.json", format!("{}\n", github_line(1)));
+    let forwarder = github_forwarder(&stands);
+    let event = records(vec![
+        notification_message("m-theirs", &event_notification([&theirs])),
+        sqs_record("m-plain", &audit_json("plain")),
+    ]);
+    let reported = forward(&forwarder, event, None).await;
+    assert_eq!(reported, ["m-theirs"]);
+    assert!(stands.s3.requests().is_empty(), "nothing fetched");
+    assert_eq!(stands.cloudtrail.stored().len(), 1, "the other record went its way");
+}
+
+#[tokio::test]
+async fn test_events_and_removals_are_done_with_nothing_read() {
+    let stands = stands().await;
+    let forwarder = github_forwarder(&stands);
+    let test_event = json!({"Service": "Amazon S3", "Event": "s3:TestEvent", "Time": "2026-12-04T22:05:00.000Z",
+                            "Bucket": BUCKET, "RequestId": "R", "HostId": "H"});
+    let reported =
+        forward(&forwarder, records(vec![notification_message("m-test", &test_event)]), None).await;
+    assert_eq!(reported, Vec::<String>::new());
+    assert!(stands.s3.requests().is_empty() && stands.cloudtrail.stored().is_empty());
+}
+
+#[tokio::test]
+async fn an_object_deleted_or_overwritten_since_its_notification_is_done_without_reading_another() {
+    let stands = stands().await;
+    let first = stands.s3.put_object(BUCKET, "a.json", format!("{}\n", github_line(1)));
+    let notification = event_notification([&first]);
+    // Overwritten: the pinned read refuses the new content.
+    stands.s3.put_object(BUCKET, "a.json", format!("{}\n", github_line(2)));
+    let forwarder = github_forwarder(&stands);
+    let reported = forward(&forwarder, records(vec![notification_message("m-1", &notification)]), None).await;
+    assert_eq!(reported, Vec::<String>::new());
+    assert!(stands.cloudtrail.stored().is_empty(), "the overwriting version has its own notification");
+
+    stands.s3.delete_object(BUCKET, "a.json");
+    let reported = forward(&forwarder, records(vec![notification_message("m-2", &notification)]), None).await;
+    assert_eq!(reported, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn access_denied_is_reported_and_slow_down_is_retried_within_the_invocation() {
+    let stands = stands().await;
+    let object = stands.s3.put_object(BUCKET, "a.json", format!("{}\n", github_line(1)));
+    let forwarder = github_forwarder(&stands);
+    let event = records(vec![notification_message("m-1", &event_notification([&object]))]);
+
+    stands.s3.fail(cloudtrail_data_stand_in::s3::Target::Any, S3Fault::Error(S3Error::KmsAccessDenied), 1);
+    assert_eq!(forward(&forwarder, event.clone(), None).await, ["m-1"]);
+    assert!(stands.cloudtrail.stored().is_empty());
+
+    stands.s3.fail(cloudtrail_data_stand_in::s3::Target::Any, S3Fault::Error(S3Error::SlowDown), 2);
+    assert_eq!(forward(&forwarder, event, None).await, Vec::<String>::new());
+    assert_eq!(stored_ids(&stands), ["doc0000000000000000001"]);
+}
+
+#[tokio::test]
+async fn bad_lines_are_rejected_one_by_one_and_the_rest_of_the_object_is_ingested() {
+    let stands = stands().await;
+    let mut lines: Vec<String> = (0..10).map(github_line).collect();
+    lines[3] = "not json".to_owned();
+    lines[6] = json!({"action": "repo.create"}).to_string();
+    let object = stands.s3.put_object(BUCKET, "a.json.gz", gzip_lines(&lines, 1));
+    let forwarder = github_forwarder(&stands);
+    let reported =
+        forward(&forwarder, records(vec![notification_message("m-1", &event_notification([&object]))]), None)
+            .await;
+    assert_eq!(reported, Vec::<String>::new(), "a bad line never gets better: the message is done");
+    assert_eq!(stands.cloudtrail.stored().len(), 8);
+}
+
+/// An object larger than one invocation's time goes on in continuation messages, each taken
+/// by a fresh forwarder (another execution environment), until every event is stored once.
+#[tokio::test]
+async fn an_object_too_large_for_one_invocation_continues_in_new_messages_storing_each_event_once() {
+    let stands = stands().await;
+    stands.cloudtrail.set_latency(Duration::from_millis(20));
+    let lines: Vec<String> = (0..3_000).map(github_line).collect();
+    let object = stands.s3.put_object(BUCKET, "big.json.log.gz", gzip_lines(&lines, 3));
+    let mut event = records(vec![notification_message("m-1", &event_notification([&object]))]);
+    let mut invocations = 0;
+    loop {
+        invocations += 1;
+        assert!(invocations < 50, "the object never finished");
+        let sent_before = stands.sqs.sent().len();
+        let forwarder = github_forwarder(&stands);
+        let deadline = Instant::now() + Duration::from_millis(1_500);
+        let reported = forward(&forwarder, event.clone(), Some(deadline)).await;
+        assert_eq!(reported, Vec::<String>::new(), "each message is done: either finished or continued");
+        let continuations = stands.sqs.sent_since(sent_before);
+        match continuations.len() {
+            0 => break,
+            1 => event = lambda_event(&continuations),
+            n => panic!("{n} continuations of one message"),
+        }
+    }
+    println!("3,000 events in {invocations} invocations");
+    assert!(invocations > 1, "the test needs an object that does not fit one invocation");
+    let ids = stored_ids(&stands);
+    let unique: std::collections::HashSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), 3_000, "every event stored");
+    assert_eq!(ids.len(), 3_000, "and each once");
+}
+
+#[tokio::test]
+async fn an_s3_read_that_hangs_is_given_up_in_time_to_answer_before_the_deadline() {
+    let stands = stands().await;
+    let object = stands.s3.put_object(BUCKET, "a.json", format!("{}\n", github_line(1)));
+    let forwarder = github_forwarder(&stands);
+    let event = records(vec![notification_message("m-1", &event_notification([&object]))]);
+    stands.s3.fail(cloudtrail_data_stand_in::s3::Target::Any, S3Fault::Hang, 1);
+    let deadline = Instant::now() + Duration::from_secs(3);
+    assert_eq!(forward(&forwarder, event, Some(deadline)).await, ["m-1"]);
+    assert!(Instant::now() < deadline, "answered before the deadline");
+}
+
+#[tokio::test]
+async fn a_connection_dropped_mid_object_continues_from_what_was_confirmed() {
+    let stands = stands().await;
+    let lines: Vec<String> = (0..3_000).map(github_line).collect();
+    let body = lines.join("\n") + "\n";
+    let object = stands.s3.put_object(BUCKET, "a.json", body.clone());
+    let forwarder = github_forwarder(&stands);
+    let event = records(vec![notification_message("m-1", &event_notification([&object]))]);
+    // Dropped after about two thirds of the object: the first windows are sent and confirmed.
+    stands.s3.fail(
+        cloudtrail_data_stand_in::s3::Target::Any,
+        S3Fault::DropAfter(body.len() as u64 * 2 / 3),
+        1,
+    );
+    assert_eq!(forward(&forwarder, event, None).await, Vec::<String>::new(), "continued, so done");
+    let continuation = stands.sqs.sent();
+    assert_eq!(continuation.len(), 1);
+    assert_eq!(forward(&forwarder, lambda_event(&continuation), None).await, Vec::<String>::new());
+    let ids = stored_ids(&stands);
+    let unique: std::collections::HashSet<&String> = ids.iter().collect();
+    assert_eq!((unique.len(), ids.len()), (3_000, 3_000), "every event, each once");
+}
+
+#[tokio::test]
+async fn a_continuation_sqs_refuses_or_never_answers_leaves_the_message_to_come_back_whole() {
+    let stands = stands().await;
+    stands.cloudtrail.set_latency(Duration::from_millis(20));
+    let lines: Vec<String> = (0..4_000).map(github_line).collect();
+    let object = stands.s3.put_object(BUCKET, "big.json.gz", gzip_lines(&lines, 1));
+    let forwarder = github_forwarder(&stands);
+    let event = records(vec![notification_message("m-1", &event_notification([&object]))]);
+    for fault in [SqsFault::Error(SqsError::AccessDenied), SqsFault::Hang] {
+        stands.sqs.fail(fault, 1);
+        let deadline = Instant::now() + Duration::from_millis(1_500);
+        assert_eq!(forward(&forwarder, event.clone(), Some(deadline)).await, ["m-1"]);
+        assert!(Instant::now() < deadline, "answered before the deadline");
+        assert!(stands.sqs.sent().is_empty());
+    }
+}
+
+/// The same through the binary: each invocation in a fresh process (another
+/// execution environment), driven by the Runtime API stand-in, each continuation message the
+/// next invocation's event, until the object is done; every event stored once.
+#[tokio::test]
+async fn an_object_continues_across_processes_through_the_runtime_loop_storing_each_event_once() {
+    use cloudtrail_data_stand_in::fixtures::{lambda_environment, object_environment};
+    use cloudtrail_data_stand_in::{InvocationResult, RuntimeApi};
+
+    let stands = stands().await;
+    stands.cloudtrail.set_latency(Duration::from_millis(20));
+    let lines: Vec<String> = (0..1_500).map(github_line).collect();
+    let object = stands.s3.put_object(BUCKET, "2026/12/04/big.json.log.gz", gzip_lines(&lines, 2));
+    let mut event = records(vec![notification_message("m-1", &event_notification([&object]))]);
+    let mut processes = 0;
+    loop {
+        processes += 1;
+        assert!(processes < 40, "the object never finished");
+        let runtime = RuntimeApi::start().await.unwrap();
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_cloudtrail-lake-forwarder"))
+            .env_clear()
+            .envs(lambda_environment(&runtime.address(), &stands.cloudtrail))
+            .envs(object_environment(&stands.s3, &stands.sqs))
+            .env("S3_OBJECTS", BUCKET)
+            .env("EVENT_MAPPING", "preset:github")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let sent_before = stands.sqs.sent().len();
+        let now_ms =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+        let answer = runtime.result(&runtime.invoke(&event, now_ms + 2_000), Duration::from_secs(30)).await;
+        child.kill().await.ok();
+        assert_eq!(answer, Some(InvocationResult::Response(json!({"batchItemFailures": []}))));
+        let continuations = stands.sqs.sent_since(sent_before);
+        match continuations.len() {
+            0 => break,
+            1 => event = lambda_event(&continuations),
+            n => panic!("{n} continuations of one message"),
+        }
+    }
+    println!("1,500 events in {processes} processes");
+    assert!(processes > 1, "the test needs an object that does not fit one invocation");
+    let ids = stored_ids(&stands);
+    let unique: std::collections::HashSet<&String> = ids.iter().collect();
+    assert_eq!((unique.len(), ids.len()), (1_500, 1_500), "every event, each once");
+}
