@@ -59,6 +59,7 @@ const QUEUE: &str = "github-audit-files";
 /// A key as GitHub's streaming writes them; the sample takes the id prefix from its sixth part.
 const KEY_PREFIX: &str = "2026/11/26/09/30";
 
+#[derive(Clone)]
 struct Options {
     megabytes: u64,
     also_1gb: bool,

@@ -64,6 +64,16 @@ fn describe_invocations(reading: &Reading, verbose: bool) {
         reading.invocations,
         walls.join(", ")
     );
+    let count = |field: &str| -> u64 {
+        reading.summaries.iter().filter_map(|summary| summary["fields"][field].as_u64()).sum()
+    };
+    let (sent, ingested) = (count("events_sent"), count("events_ingested"));
+    if sent > ingested {
+        println!(
+            "  forwarder: {} events sent but not confirmed when their invocation answered (the next sends them again)",
+            sent - ingested
+        );
+    }
     if let Some(why) = &reading.stopped {
         println!("  forwarder stopped before the object was done: {why}");
     }
@@ -84,6 +94,14 @@ pub fn peer_row(file: &AuditFile, run: Result<PeerRun, Error>, stored: Stored) -
                 run.requests,
                 run.failed,
                 run.process_wall.as_secs_f64()
+            );
+            // What the peer's one process would need as a Lambda function, whose memory sizes
+            // are MiB (Lambda writes MB) in steps of 1; rounded up to 64 here.
+            let seconds = run.process_wall.as_secs_f64();
+            println!(
+                "  peer as one Lambda invocation: {seconds:.0} s ({}), memory size at least {} MB",
+                if seconds > 900.0 { "over the 900 s limit: it would time out" } else { "within 900 s" },
+                run.max_rss_kib.div_ceil(1024 * 64) * 64
             );
             Row {
                 label,
