@@ -154,7 +154,7 @@ const CONCURRENCY_RULE: &str = "a whole number from 1 to 100";
 const RATE_RULE: &str = "a number of requests per second above 0 and at most 100, the account's quota";
 const MAPPING_FILE_RULE: &str = "the path of a readable JSON file in the deployment package";
 /// Every name in [`presets::PRESETS`] is listed here (a test checks it).
-const PRESET_RULE: &str = "a mapping as a JSON object, or preset:NAME with NAME one of: github";
+const PRESET_RULE: &str = "a mapping as a JSON object, or preset:NAME with NAME one of: github, okta, entra, azure-activity, gcp-audit, cloudtrail";
 const NAMESPACE_RULE: &str =
     "1 to 255 characters of letters, digits and . - _ / # : or space, not starting with AWS/";
 

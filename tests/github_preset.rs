@@ -158,15 +158,16 @@ async fn a_git_clone_over_ipv6_is_mapped_like_any_other_action() {
 }
 
 #[tokio::test]
-async fn a_document_id_that_is_no_audit_event_id_leaves_the_id_the_record_gives_and_stays_the_uid() {
+async fn a_document_id_that_is_no_audit_event_id_is_hashed_for_the_id_and_stays_the_uid() {
     let line = fixture("document-id-not-an-id");
     let event = forwarded(&line).await;
-    assert_eq!(event.id, "m-1", "the SQS message id, as without a mapping");
+    // The same in every file GitHub streams the event in, as the document id itself would be.
+    assert_eq!(event.id, cloudtrail_lake_forwarder::event::sha256_id(b"a+b/cD9eFgHiJkLmNoPq=="));
     assert_eq!(event_data(&event)["UID"], "a+b/cD9eFgHiJkLmNoPq==");
 }
 
 #[tokio::test]
-async fn a_failed_api_request_has_no_error_fields_until_the_mapping_has_conditions() {
+async fn a_failed_api_request_has_its_status_as_the_error_code() {
     let line = fixture("api-request-failed");
     let event = event_data(&forwarded(&line).await);
     assert_eq!(
@@ -174,6 +175,23 @@ async fn a_failed_api_request_has_no_error_fields_until_the_mapping_has_conditio
         expected(
             &line,
             json!({"eventName": "api.request", "eventTime": "2025-03-10T13:16:40Z", "UID": "QXBpUmVxdWVzdDQwNF8wMD",
+                   "userIdentity": {"type": "GitHubUser", "principalId": "octocat",
+                                    "details": {"actor_id": 583231, "actor_is_bot": false, "business": "enterprise-account",
+                                                "org": "example-org"}},
+                   "userAgent": "curl/8.5.0", "errorCode": "404"})
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_successful_api_request_has_no_error_fields() {
+    let line = fixture("api-request-ok");
+    let event = event_data(&forwarded(&line).await);
+    assert_eq!(
+        event,
+        expected(
+            &line,
+            json!({"eventName": "api.request", "eventTime": "2025-03-10T13:18:20Z", "UID": "QXBpUmVxdWVzdDIwMF8wMD",
                    "userIdentity": {"type": "GitHubUser", "principalId": "octocat",
                                     "details": {"actor_id": 583231, "actor_is_bot": false, "business": "enterprise-account",
                                                 "org": "example-org"}},

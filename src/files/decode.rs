@@ -8,7 +8,8 @@
 //! - `[`: one JSON array; each element is an item.
 //! - `{`: the first object is scanned. If it has a top-level `Records` member whose value is
 //!   an array, the file is CloudTrail's format and each element of that array is an item,
-//!   streamed out as it is read. Otherwise the object ends, and what follows decides: another
+//!   streamed out as it is read; so is Azure's older `{"records": [...]}`, when `records` is the
+//!   object's first member (see [`Format::AzureRecords`]). Otherwise the object ends, and what follows decides: another
 //!   line with content makes the file JSON Lines, the object its first line (a JSON Lines file
 //!   starts with `{` too); nothing makes it a file of one object, which is inspected: a
 //!   `Records` that is not an array is an error, a CloudTrail digest file is
@@ -107,6 +108,10 @@ pub enum Format {
     JsonArray,
     /// CloudTrail's log file format: `{"Records": [...]}`.
     CloudTrail,
+    /// Azure diagnostic settings' older form, `{"records": [...]}` (blobs before 2018-11, and
+    /// Event Hubs), recognised when `records` is the object's first member: a lowercase word an
+    /// event of JSON Lines may have as a field of its own further in.
+    AzureRecords,
     /// A CloudTrail digest file, which signs a trail's log files and holds no events: nothing to
     /// send, and answered as done.
     CloudTrailDigest,

@@ -219,6 +219,12 @@ mod tests {
             ("2026-11-26T01:00:00-03:00", "2026-11-26T04:00:00Z"),
             ("2026-01-01T00:30:00+01:00", "2025-12-31T23:30:00Z"),
             ("2024-02-29T23:00:00-01:00", "2024-03-01T00:00:00Z"),
+            // As the audit logs write them: Google Cloud's nanoseconds, Azure's seven digits and
+            // +00:00, a third party's local time.
+            ("2024-05-01T12:00:00.123456789Z", "2024-05-01T12:00:00Z"),
+            ("2019-01-21T22:14:26.9792776Z", "2019-01-21T22:14:26Z"),
+            ("2022-01-22T18:15:02.5168093+00:00", "2022-01-22T18:15:02Z"),
+            ("2024-05-01T01:30:00.5+02:00", "2024-04-30T23:30:00Z"),
         ];
         for (input, expected) in cases {
             assert_eq!(normalise(&json!(input)).as_deref(), Some(expected), "{input}");

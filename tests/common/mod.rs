@@ -11,7 +11,9 @@ use base64::Engine as _;
 use cloudtrail_data_stand_in::cloudtrail::{ACCESS_KEY_ID, SECRET_ACCESS_KEY};
 use cloudtrail_data_stand_in::{Settings, StandIn};
 use cloudtrail_lake_forwarder::config::{ChannelArn, Config};
+use cloudtrail_lake_forwarder::files::{fetch, Files};
 use cloudtrail_lake_forwarder::lambda::event::IncomingEvent;
+use cloudtrail_lake_forwarder::lambda::s3::AllowedObjects;
 use cloudtrail_lake_forwarder::prepare::Preparer;
 use cloudtrail_lake_forwarder::{send, Forwarder};
 use serde_json::{json, Value};
@@ -68,6 +70,30 @@ pub fn forwarder(stand_in: &StandIn) -> Forwarder {
 
 pub fn forwarder_with(stand_in: &StandIn, config: &Config) -> Forwarder {
     Forwarder::new(client(stand_in, SECRET_ACCESS_KEY), config)
+}
+
+/// The files stage's clients, signed with the stand-ins' dummy keys and pointed at the S3 and
+/// SQS stand-ins, built as `main` builds them (path-style S3, its retries and timeouts).
+pub fn files(s3_endpoint: &str, sqs_endpoint: &str, allowed: AllowedObjects) -> Files {
+    let credentials = Credentials::new(ACCESS_KEY_ID, SECRET_ACCESS_KEY, None, None, "stand-in");
+    let s3 = aws_sdk_s3::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(credentials.clone())
+        .http_client(send::https_client())
+        .endpoint_url(s3_endpoint)
+        .force_path_style(true)
+        .retry_config(fetch::s3_retries())
+        .timeout_config(fetch::s3_timeouts())
+        .build();
+    let sqs = aws_sdk_sqs::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(credentials)
+        .http_client(send::https_client())
+        .endpoint_url(sqs_endpoint)
+        .build();
+    Files { s3: aws_sdk_s3::Client::from_conf(s3), sqs: aws_sdk_sqs::Client::from_conf(sqs), allowed }
 }
 
 /// A valid integration-schema event whose `UID` is `uid`.

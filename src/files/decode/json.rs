@@ -16,7 +16,8 @@ pub enum Event {
     ElementStart,
     /// The element ended before the byte at the returned index, which is not consumed yet.
     ElementEnd,
-    /// The top-level object has a `Records` member whose array starts with the byte consumed.
+    /// The top-level object has a `Records` member (or a first member `records`) whose array
+    /// starts with the byte consumed.
     RecordsArray,
     /// The document's last byte was just consumed.
     End,
@@ -53,6 +54,11 @@ enum Member {
 }
 
 const RECORDS: &[u8] = b"Records";
+/// Azure's diagnostic settings wrote `{"records": [...]}` before JSON Lines (2018-11), and
+/// Event Hubs still do. It is recognised only as the object's first member, where Azure writes
+/// it: a lowercase `records` is a common word, and a JSON Lines event with a `records` array of
+/// its own further in must stay an event.
+const AZURE_RECORDS: &[u8] = b"records";
 /// Members every CloudTrail digest file has, and no `Records` file.
 const DIGEST_MARKS: [&[u8]; 2] = [b"digestPublicKeyFingerprint", b"digestSignatureAlgorithm"];
 const KEY_BYTES: usize = 32;
@@ -74,6 +80,10 @@ pub struct Scan {
     pub records_not_array: bool,
     /// Which of [`DIGEST_MARKS`] the top-level object has, one bit each.
     digest_marks: u8,
+    /// The top-level object's members whose key has ended.
+    members: u64,
+    /// The array of events is Azure's `records`, not CloudTrail's `Records`.
+    pub azure_records: bool,
 }
 
 impl Scan {
@@ -91,6 +101,8 @@ impl Scan {
             start_line,
             records_not_array: false,
             digest_marks: 0,
+            members: 0,
+            azure_records: false,
         }
     }
 
@@ -194,15 +206,17 @@ impl Scan {
         let top = self.document == Document::Object && self.depth == 1;
         if top && self.member == Member::Value && !matches!(byte, b' ' | b'\t' | b'\r' | b'\n') {
             self.member = Member::AfterValue;
-            if self.key() == RECORDS {
-                if byte == b'[' {
-                    self.depth += 1;
-                    self.array = self.depth;
-                    self.element = Element::First;
-                    return Ok(Some(Event::RecordsArray));
-                }
-                self.records_not_array = true;
+            let azure = self.members == 1 && self.key() == AZURE_RECORDS;
+            if (self.key() == RECORDS || azure) && byte == b'[' {
+                self.depth += 1;
+                self.array = self.depth;
+                self.element = Element::First;
+                self.azure_records = azure;
+                return Ok(Some(Event::RecordsArray));
             }
+            // Only CloudTrail's name is an error when it is not an array: Azure's is also a
+            // word an event may use for anything.
+            self.records_not_array |= self.key() == RECORDS;
         }
         match byte {
             b'"' => {
@@ -250,6 +264,7 @@ impl Scan {
     }
 
     fn key_done(&mut self) {
+        self.members += 1;
         if let Some(mark) = DIGEST_MARKS.iter().position(|mark| *mark == self.key()) {
             self.digest_marks |= 1 << mark;
         }

@@ -143,6 +143,27 @@ fn a_records_member_that_is_not_an_array_is_an_error_in_a_file_of_one_object() {
 }
 
 #[test]
+fn azures_older_records_object_gives_each_record_but_only_as_its_first_member() {
+    let blob = "{\"records\": [\n{\"time\": \"2019-01-21T22:14:26.9792776Z\", \"operationName\": \"w\"}\n,\
+                {\"time\": \"2019-01-21T22:14:27Z\"}]}\n";
+    let run = same_in_every_chunking(blob.as_bytes());
+    assert_eq!(run.format(), Format::AzureRecords);
+    assert_eq!(
+        run.texts(),
+        [
+            "{\"time\": \"2019-01-21T22:14:26.9792776Z\", \"operationName\": \"w\"}",
+            "{\"time\": \"2019-01-21T22:14:27Z\"}"
+        ]
+    );
+    // Further in, or not an array, `records` is an event's own field: the line is an event.
+    for line in [r#"{"id":1,"records":[{"a":1}]}"#, r#"{"records":"none"}"#] {
+        let lines = format!("{line}\n{{\"b\":2}}\n");
+        let run = same_in_every_chunking(lines.as_bytes());
+        assert_eq!((run.format(), run.texts()), (Format::JsonLines, vec![line, "{\"b\":2}"]), "{line}");
+    }
+}
+
+#[test]
 fn a_cloudtrail_digest_file_holds_no_events_and_says_what_it_is() {
     // The shape of a CloudTrail-Digest/ file: it signs the trail's log files, it has no Records.
     let digest = r#"{"awsAccountId":"111122223333","digestStartTime":"2026-11-26T03:00:00Z",

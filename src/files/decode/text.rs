@@ -21,7 +21,7 @@ enum Stage {
     Document,
     /// JSON Lines; also the rest of the first object's line.
     Lines,
-    /// After an array or a `Records` object.
+    /// After an array or a `Records` (`records`) object.
     After,
 }
 
@@ -166,7 +166,8 @@ impl Text {
             Some(Event::ElementEnd) => self.emit(&bytes[self.run..next], sink),
             Some(Event::RecordsArray) => {
                 self.item.close();
-                self.format = Some(Format::CloudTrail);
+                self.format =
+                    Some(if self.scan.azure_records { Format::AzureRecords } else { Format::CloudTrail });
             }
             Some(Event::End) if self.format.is_none() => {
                 self.first = Some(First {

@@ -5,7 +5,8 @@
 
 use serde_json::{Map, Value};
 
-use super::{Context, Kind, Mapped, Mapping, Origin, RecordField, Rule, DEFAULTED_MARK};
+use super::{condition, hash, Context, Kind, Mapped, Mapping, Origin, RecordField, Rule, DEFAULTED_MARK};
+use crate::event;
 use crate::lambda::Source;
 use crate::prepare::{schema, time};
 use crate::rejection::Rejection;
@@ -79,6 +80,9 @@ fn value(
     context: &Context<'_>,
     defaulted: &mut Vec<Value>,
 ) -> Result<Option<Value>, Rejection> {
+    if !condition::hold(&rule.when, payload) {
+        return Ok(None);
+    }
     let found = match (find(&rule.from, payload, context), &rule.default) {
         (Some(found), _) => found,
         (None, Some(default)) => {
@@ -101,12 +105,14 @@ fn value(
     }
 }
 
-/// The first value (not null) `from` finds.
+/// The value `from` finds: not null, not `""` (see [`present`]).
 fn find(from: &Origin, payload: &Value, context: &Context<'_>) -> Option<Value> {
-    let present = |value: &&Value| !value.is_null();
     match from {
-        Origin::Path(pointers) => {
-            pointers.iter().filter_map(|pointer| payload.pointer(pointer)).find(present).cloned()
+        Origin::Path(pointers) => first_found(pointers, payload).cloned(),
+        Origin::Hash(pointers) => {
+            let values: Option<Vec<&Value>> =
+                pointers.iter().map(|pointer| first_found(std::slice::from_ref(pointer), payload)).collect();
+            values.map(|values| Value::from(hash::hash(&values)))
         }
         Origin::Envelope(pointer) => context
             .envelope
@@ -118,16 +124,31 @@ fn find(from: &Origin, payload: &Value, context: &Context<'_>) -> Option<Value> 
     }
 }
 
-/// The audit event id the payload carries: a string (or an integer written exactly) that fits
-/// the service's id pattern. Anything else leaves the event the id it has without a mapping,
-/// which is as stable: an id is never made up from a value that does not fit.
+/// The first value the pointers find, in order, that is [`present`]. Sources write null and
+/// `""` for "not set" (Okta's `reason: null`, Entra's `ipAddress: ""`): either would stand in
+/// the way of the next pointer, or be written as an empty field.
+pub(super) fn first_found<'p>(pointers: &[String], payload: &'p Value) -> Option<&'p Value> {
+    pointers.iter().filter_map(|pointer| payload.pointer(pointer)).find(present)
+}
+
+/// Whether a value found is a value: neither null nor an empty string.
+fn present(value: &&Value) -> bool {
+    !value.is_null() && value.as_str() != Some("")
+}
+
+/// The audit event id the payload carries: a string (or an integer written exactly) as it is
+/// when it fits the service's id pattern, else `sha256-` and its hash, as a record's identifier
+/// that does not fit is hashed (see [`crate::event::audit_event_id`]): either is the same for
+/// every copy of the event. Anything else (a fraction, an object) leaves the event the id it
+/// has without a mapping.
 fn payload_id(from: &Origin, payload: &Value, context: &Context<'_>) -> Option<String> {
     let id = match find(from, payload, context)? {
         Value::String(id) => id,
-        Value::Number(number) if !imprecise(&number) => number.to_string(),
+        // An integer, written exactly; a fraction is no id a source would give.
+        Value::Number(number) if !number.is_f64() => number.to_string(),
         _ => return None,
     };
-    crate::event::is_audit_event_id(&id).then_some(id)
+    Some(if event::is_audit_event_id(&id) { id } else { event::sha256_id(id.as_bytes()) })
 }
 
 /// The payload as JSON; text that is not JSON is a JSON string (a plain log line), so the

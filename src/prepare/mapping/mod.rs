@@ -11,7 +11,9 @@
 //!  "eventTime": {"path": ["/@timestamp", "/created_at"]},
 //!  "sourceIPAddress": {"path": "/ip", "optional": true},
 //!  "userIdentity.principalId": {"path": "/actor", "default": "unknown"},
-//!  "id": {"path": "/_document_id"}, "keepPayload": "requestParameters"}
+//!  "errorCode": {"path": "/outcome/result", "when": {"path": "/outcome/result", "in": ["DENY"]}},
+//!  "id": {"hash": ["/logName", "/timestamp", "/insertId"]},
+//!  "keepPayload": "requestParameters"}
 //! ```
 //!
 //! Paths are JSON Pointers (RFC 6901): one syntax with no expressions, no wildcards and no
@@ -25,6 +27,8 @@
 //! for known sources are in [`presets`].
 
 mod apply;
+mod condition;
+mod hash;
 mod parse;
 pub mod presets;
 
@@ -34,6 +38,7 @@ use serde_json::{Map, Value};
 
 use crate::lambda::{Record, Source};
 use crate::prepare::envelope::InnerEvent;
+use condition::Condition;
 
 /// How a schema field's value is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,8 +105,11 @@ pub enum RecordField {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Origin {
     /// JSON Pointers into the payload, tried in order: the first that finds a value (not
-    /// null) gives it.
+    /// null, not `""`) gives it.
     Path(Vec<String>),
+    /// `sha256-` and the hex SHA-256 of the values these pointers find, together (see
+    /// [`hash`]); nothing when any of them finds nothing.
+    Hash(Vec<String>),
     /// A JSON Pointer into the envelope's fields.
     Envelope(String),
     /// A constant.
@@ -113,7 +121,7 @@ pub enum Origin {
 impl Origin {
     fn name(&self) -> &'static str {
         match self {
-            Origin::Path(_) => "the payload",
+            Origin::Path(_) | Origin::Hash(_) => "the payload",
             Origin::Envelope(_) => "the envelope",
             Origin::Const(_) => "a constant",
             Origin::Record(_) => "the record",
@@ -136,6 +144,8 @@ struct Rule {
     optional: bool,
     /// The value when `from` finds nothing, marked in the event (see [`DEFAULTED_MARK`]).
     default: Option<Value>,
+    /// The field is set only when these all hold (see [`condition`]); empty: always.
+    when: Vec<Condition>,
 }
 
 /// A validated mapping.

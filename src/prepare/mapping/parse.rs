@@ -5,6 +5,7 @@
 use serde_json::{Map, Value};
 
 use super::apply::written;
+use super::condition::{self, Condition};
 use super::{
     error, Kind, Mapping, MappingError, Origin, RecordField, Rule, DEFAULTABLE, DEFAULTED, DEFAULTED_MARK,
     FIELDS, KEEP_FIELDS,
@@ -12,7 +13,8 @@ use super::{
 use crate::prepare::schema;
 
 const EXPECTED: &str =
-    "expected an object with one of path, envelope, const or record, and optionally optional or default";
+    "expected an object with one of path, envelope, const, record or hash, and optionally \
+     optional, default or when";
 
 /// Reads and checks a whole mapping.
 pub(super) fn mapping(text: &str) -> Result<Mapping, MappingError> {
@@ -83,11 +85,17 @@ fn check_together(rules: &[Rule], keep_payload: Option<&'static str>) -> Result<
 /// One field's entry.
 fn rule(entry: &str, value: &Value) -> Result<Rule, MappingError> {
     let (field, member, required, kind) = target(entry)?;
-    let Source { from, optional, default } = source(entry, value)?;
+    let Source { from, optional, default, when } = source(entry, value)?;
     if optional && required {
         return Err(error(
             entry,
             format!("optional is for fields an event can do without, and {field} is required"),
+        ));
+    }
+    if !when.is_empty() && required {
+        return Err(error(
+            entry,
+            format!("when leaves a field out when it does not hold, and {field} is required"),
         ));
     }
     if field == "userIdentity.details" && member.as_deref() == Some(DEFAULTED_MARK) {
@@ -96,7 +104,7 @@ fn rule(entry: &str, value: &Value) -> Result<Rule, MappingError> {
             "userIdentity.details.defaulted is where the forwarder marks a default taken: choose another name",
         ));
     }
-    let rule = Rule { field, member, required, kind, from, optional, default };
+    let rule = Rule { field, member, required, kind, from, optional, default, when };
     if let Some(default) = &rule.default {
         if !DEFAULTABLE.contains(&field) || rule.member.is_some() {
             return Err(error(
@@ -149,6 +157,8 @@ struct Source {
     from: Origin,
     optional: bool,
     default: Option<Value>,
+    /// Conditions that must all hold for the field to be set.
+    when: Vec<Condition>,
 }
 
 fn source(entry: &str, value: &Value) -> Result<Source, MappingError> {
@@ -156,15 +166,19 @@ fn source(entry: &str, value: &Value) -> Result<Source, MappingError> {
     let mut from = None;
     let mut optional = false;
     let mut default = None;
+    let mut when = Vec::new();
     for (key, value) in object {
         match key.as_str() {
+            "when" => when = condition::parse(entry, value)?,
             "optional" => {
                 optional = value.as_bool().ok_or_else(|| error(entry, "optional must be true or false"))?
             }
             "default" if value.is_null() => return Err(error(entry, "default must be a value, not null")),
             "default" => default = Some(value.clone()),
-            "path" | "envelope" | "const" | "record" if from.is_some() => return Err(error(entry, EXPECTED)),
-            "path" | "envelope" | "const" | "record" => from = Some(origin(entry, key, value)?),
+            "path" | "envelope" | "const" | "record" | "hash" if from.is_some() => {
+                return Err(error(entry, EXPECTED));
+            }
+            "path" | "envelope" | "const" | "record" | "hash" => from = Some(origin(entry, key, value)?),
             _ => return Err(error(entry, format!("{key:?} has no meaning here; {EXPECTED}"))),
         }
     }
@@ -172,17 +186,17 @@ fn source(entry: &str, value: &Value) -> Result<Source, MappingError> {
     if default.is_some() && matches!(from, Origin::Const(_)) {
         return Err(error(entry, "a const is never missing: it needs no default"));
     }
-    Ok(Source { from, optional, default })
+    Ok(Source { from, optional, default, when })
 }
 
 /// The `id` entry: where the payload carries the id of its audit event.
 fn id_origin(entry: &str, value: &Value) -> Result<Origin, MappingError> {
-    let Source { from, optional, default } = source(entry, value)?;
-    if optional || default.is_some() {
+    let Source { from, optional, default, when } = source(entry, value)?;
+    if optional || default.is_some() || !when.is_empty() {
         return Err(error(
             entry,
-            "id takes neither optional nor default: a value that is missing or does not fit the id \
-             pattern always leaves the event the id it has without a mapping",
+            "id takes neither optional, default nor when: a value that is missing always leaves the \
+             event the id it has without a mapping",
         ));
     }
     if let Origin::Const(_) = from {
@@ -192,32 +206,15 @@ fn id_origin(entry: &str, value: &Value) -> Result<Origin, MappingError> {
 }
 
 fn origin(entry: &str, kind: &str, value: &Value) -> Result<Origin, MappingError> {
-    let pointer = |value: &Value| match value.as_str() {
-        Some("") => Ok(String::new()),
-        Some(pointer) if pointer.starts_with('/') && escapes_are_valid(pointer) => Ok(pointer.to_owned()),
-        Some(pointer) if pointer.starts_with('/') => Err(error(
-            entry,
-            format!(
-                "{kind} {pointer:?} is not a JSON Pointer: a ~ must be followed by 0 or 1 \
-                 (~0 is a ~ in a key, ~1 a /; RFC 6901)"
-            ),
-        )),
-        _ => Err(error(entry, format!("{kind} must be a JSON Pointer: \"\" or a string starting with /"))),
-    };
     match kind {
         // Several pointers are tried in order: one source field under two names (a renamed
         // field, a second time field) without a condition language.
-        "path" => match value {
-            Value::Array(pointers) if pointers.is_empty() => {
-                Err(error(entry, "path must list at least one JSON Pointer"))
-            }
-            Value::Array(pointers) => {
-                Ok(Origin::Path(pointers.iter().map(pointer).collect::<Result<_, _>>()?))
-            }
-            value => Ok(Origin::Path(vec![pointer(value)?])),
-        },
+        "path" => Ok(Origin::Path(pointers(entry, kind, value)?)),
+        // Every pointer is part of the hash: a value that alone is not unique (Google Cloud's
+        // insertId) is hashed with what makes it unique (its log and time).
+        "hash" => Ok(Origin::Hash(pointers(entry, kind, value)?)),
         // The envelope is a set of named fields, not one value: "" would never find anything.
-        "envelope" => match pointer(value)? {
+        "envelope" => match pointer(entry, kind, value)? {
             pointer if pointer.is_empty() => {
                 Err(error(entry, "envelope must name one of its fields: a JSON Pointer starting with /"))
             }
@@ -229,6 +226,32 @@ fn origin(entry: &str, kind: &str, value: &Value) -> Result<Origin, MappingError
             .and_then(RecordField::parse)
             .map(Origin::Record)
             .ok_or_else(|| error(entry, format!("record must be one of {}", RecordField::NAMES))),
+    }
+}
+
+/// One JSON Pointer, or a non-empty list of them.
+pub(super) fn pointers(entry: &str, kind: &str, value: &Value) -> Result<Vec<String>, MappingError> {
+    match value {
+        Value::Array(pointers) if pointers.is_empty() => {
+            Err(error(entry, format!("{kind} must list at least one JSON Pointer")))
+        }
+        Value::Array(pointers) => pointers.iter().map(|value| pointer(entry, kind, value)).collect(),
+        value => Ok(vec![pointer(entry, kind, value)?]),
+    }
+}
+
+fn pointer(entry: &str, kind: &str, value: &Value) -> Result<String, MappingError> {
+    match value.as_str() {
+        Some("") => Ok(String::new()),
+        Some(pointer) if pointer.starts_with('/') && escapes_are_valid(pointer) => Ok(pointer.to_owned()),
+        Some(pointer) if pointer.starts_with('/') => Err(error(
+            entry,
+            format!(
+                "{kind} {pointer:?} is not a JSON Pointer: a ~ must be followed by 0 or 1 \
+                 (~0 is a ~ in a key, ~1 a /; RFC 6901)"
+            ),
+        )),
+        _ => Err(error(entry, format!("{kind} must be a JSON Pointer: \"\" or a string starting with /"))),
     }
 }
 

@@ -1,5 +1,8 @@
 //! The mappings the forwarder ships for known sources, chosen by name
-//! (`EVENT_MAPPING=preset:github`).
+//! (`EVENT_MAPPING=preset:github`): GitHub Enterprise (`github`), Okta System Log through
+//! EventBridge (`okta`), Microsoft Entra ID audit logs (`entra`), the Azure Activity Log
+//! (`azure-activity`), Google Cloud Audit Logs (`gcp-audit`) and CloudTrail-format records
+//! (`cloudtrail`). `docs/sources.md` has each one's field table and pipeline.
 //!
 //! Each preset is a file under `presets/` in the mapping language, the very text a user would
 //! write: it is embedded in the binary at build time, so a deployment needs no file beside it,
@@ -11,8 +14,14 @@
 use super::{Mapping, MappingError};
 
 /// Every preset: its name, and its text as the file under `presets/` holds it.
-pub const PRESETS: [(&str, &str); 1] =
-    [("github", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/presets/github.json")))];
+pub const PRESETS: [(&str, &str); 6] = [
+    ("github", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/presets/github.json"))),
+    ("okta", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/presets/okta.json"))),
+    ("entra", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/presets/entra.json"))),
+    ("azure-activity", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/presets/azure-activity.json"))),
+    ("gcp-audit", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/presets/gcp-audit.json"))),
+    ("cloudtrail", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/presets/cloudtrail.json"))),
+];
 
 /// The preset called `name`, read and checked; `None` when no preset has that name.
 ///
@@ -49,5 +58,18 @@ mod tests {
         let mut names: Vec<&str> = PRESETS.iter().map(|(name, _)| *name).collect();
         names.sort();
         assert_eq!(files, names, "every preset has its file");
+    }
+
+    /// The template refuses a mistyped preset name at deploy time: its list is this one.
+    #[test]
+    fn the_templates_event_mapping_pattern_allows_every_preset_and_no_other() {
+        let template = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/template.yaml"));
+        let list = template.split("preset:(").nth(1).and_then(|rest| rest.split(')').next());
+        let mut allowed: Vec<&str> =
+            list.expect("EventMapping's AllowedPattern lists the presets").split('|').collect();
+        allowed.sort();
+        let mut names: Vec<&str> = PRESETS.iter().map(|(name, _)| *name).collect();
+        names.sort();
+        assert_eq!(allowed, names);
     }
 }

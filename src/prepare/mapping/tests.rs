@@ -1,4 +1,8 @@
 //! The mapping, one behaviour a test: what each origin reads, the defaults, the refusals.
+//! Conditions, hashes and empty values, which the presets for third-party audit logs need, are
+//! in `tests/choices.rs`.
+
+mod choices;
 
 use super::*;
 use crate::lambda::{ItemIdentifier, Payload};
@@ -316,24 +320,33 @@ fn a_missing_principal_takes_its_default_and_the_details_say_so() {
 }
 
 #[test]
-fn the_id_comes_from_the_payload_only_when_it_fits_the_service_pattern() {
+fn the_id_comes_from_the_payload_as_it_is_when_it_fits_the_service_pattern_and_hashed_when_not() {
     let mapping = json!({"id": {"path": ["/_document_id", "/other_id"]}});
+    let hashed = |id: &str| Some(crate::event::sha256_id(id.as_bytes()));
+    let long = "a".repeat(129);
     let cases = [
-        (r#"{"_document_id": "Nm4EoecTsz6kAS-87bAEfA"}"#, Some("Nm4EoecTsz6kAS-87bAEfA")),
-        (r#"{"other_id": "o_1"}"#, Some("o_1")),
-        (r#"{"_document_id": 12345}"#, Some("12345")),
-        (r#"{"_document_id": "a+b/c=="}"#, None),
-        (r#"{"_document_id": ""}"#, None),
-        (&format!(r#"{{"_document_id": "{}"}}"#, "a".repeat(129)), None),
-        (r#"{"_document_id": 1.5}"#, None),
-        (r#"{"_document_id": 12345678901234567890001}"#, None),
-        (r#"{"_document_id": {"id": "x"}}"#, None),
-        ("{}", None),
+        (
+            r#"{"_document_id": "Nm4EoecTsz6kAS-87bAEfA"}"#.to_owned(),
+            Some("Nm4EoecTsz6kAS-87bAEfA".to_owned()),
+        ),
+        (r#"{"other_id": "o_1"}"#.to_owned(), Some("o_1".to_owned())),
+        (r#"{"_document_id": 12345}"#.to_owned(), Some("12345".to_owned())),
+        (r#"{"_document_id": "a+b/c=="}"#.to_owned(), hashed("a+b/c==")),
+        (format!(r#"{{"_document_id": "{long}"}}"#), hashed(&long)),
+        (r#"{"_document_id": "", "other_id": "o_1"}"#.to_owned(), Some("o_1".to_owned())),
+        (r#"{"_document_id": 1.5}"#.to_owned(), None),
+        (r#"{"_document_id": 12345678901234567890001}"#.to_owned(), None),
+        (r#"{"_document_id": {"id": "x"}}"#.to_owned(), None),
+        ("{}".to_owned(), None),
     ];
     for (payload, expected) in cases {
-        let first = mapped(mapping.clone(), payload).unwrap();
-        assert_eq!(first.id.as_deref(), expected, "{payload}");
-        assert_eq!(mapped(mapping.clone(), payload).unwrap(), first, "the same on every delivery: {payload}");
+        let first = mapped(mapping.clone(), &payload).unwrap();
+        assert_eq!(first.id, expected, "{payload}");
+        assert_eq!(
+            mapped(mapping.clone(), &payload).unwrap(),
+            first,
+            "the same on every delivery: {payload}"
+        );
     }
     assert_eq!(mapped(json!({}), r#"{"_document_id": "d"}"#).unwrap().id, None, "no id entry, no id");
 }
@@ -375,7 +388,7 @@ fn entries_that_cannot_work_are_refused_at_cold_start_naming_the_entry() {
             "needs no default",
         ),
         (json!({"id": {"const": "same"}}), "id", "same id"),
-        (json!({"id": {"path": "/id", "optional": true}}), "id", "neither optional nor default"),
+        (json!({"id": {"path": "/id", "optional": true}}), "id", "neither optional, default nor when"),
         (
             json!({"userIdentity.details.defaulted": {"path": "/d"}}),
             "userIdentity.details.defaulted",

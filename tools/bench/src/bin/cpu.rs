@@ -298,6 +298,19 @@ async fn at_128_mb(
         cold[cold.len() - 1].as_secs_f64() * 1000.0
     );
 
+    // A fresh environment that has seen a little traffic before its first big batch, as after
+    // a recycle: 100 SQS messages, 1,000 Kinesis records, then 10,000.
+    let mut fresh = Function::start(binary, &stand_in, Some(share), None, None).await?;
+    let mut steps = Vec::new();
+    for case in
+        [Case::Sqs { records: 100 }, Case::Kinesis { records: 1_000 }, Case::Kinesis { records: 10_000 }]
+    {
+        let (wall, _) = fresh.invoke(&stand_in, case.event(fresh.rounds), case.records()).await?;
+        steps.push(format!("{}: {:.0} ms", case.name(), wall.as_secs_f64() * 1000.0));
+    }
+    println!("fresh environment, one invocation each: {}", steps.join(", "));
+    drop(fresh);
+
     let case = Case::Kinesis { records: 10_000 };
     let mut function = Function::start(binary, &stand_in, Some(share), None, None).await?;
     let warm_up = function.warm_up(&stand_in, case).await?;
