@@ -82,11 +82,13 @@ pub fn is_audit_event_id(id: &str) -> bool {
 
 /// `sha256-` and the hex SHA-256 of `bytes`: 71 characters of the id pattern.
 pub fn sha256_id(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(bytes);
     let mut id = String::with_capacity(7 + 64);
     id.push_str("sha256-");
     for byte in digest {
-        id.push_str(&format!("{byte:02x}"));
+        id.push(char::from(HEX[usize::from(byte >> 4)]));
+        id.push(char::from(HEX[usize::from(byte & 0x0f)]));
     }
     id
 }

@@ -5,7 +5,9 @@
 
 use serde_json::{Map, Value};
 
-use super::{condition, hash, Context, Kind, Mapped, Mapping, Origin, RecordField, Rule, DEFAULTED_MARK};
+use super::{
+    condition, hash, Context, Kind, Mapped, Mapping, Origin, Pointer, RecordField, Rule, DEFAULTED_MARK,
+};
 use crate::event;
 use crate::lambda::Source;
 use crate::prepare::{schema, time};
@@ -39,7 +41,11 @@ impl Mapping {
             if text.len() > 1 {
                 text.push(',');
             }
-            text.push_str(&format!("{}:{}}}", Value::from(field), payload_text.trim()));
+            text.push('"');
+            text.push_str(field);
+            text.push_str("\":");
+            text.push_str(payload_text.trim());
+            text.push('}');
         }
         let id = self.id.as_ref().and_then(|from| payload_id(from, &payload, &context));
         Ok(Mapped { event_data: text, id })
@@ -127,8 +133,8 @@ fn find(from: &Origin, payload: &Value, context: &Context<'_>) -> Option<Value> 
 /// The first value the pointers find, in order, that is [`present`]. Sources write null and
 /// `""` for "not set" (Okta's `reason: null`, Entra's `ipAddress: ""`): either would stand in
 /// the way of the next pointer, or be written as an empty field.
-pub(super) fn first_found<'p>(pointers: &[String], payload: &'p Value) -> Option<&'p Value> {
-    pointers.iter().filter_map(|pointer| payload.pointer(pointer)).find(present)
+pub(super) fn first_found<'p>(pointers: &[Pointer], payload: &'p Value) -> Option<&'p Value> {
+    pointers.iter().filter_map(|pointer| pointer.find(payload)).find(present)
 }
 
 /// Whether a value found is a value: neither null nor an empty string.

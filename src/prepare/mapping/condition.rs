@@ -19,13 +19,13 @@
 use serde_json::Value;
 
 use super::parse::pointers;
-use super::{error, MappingError};
+use super::{error, MappingError, Pointer};
 
 /// One test of one value of the payload.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct Condition {
     /// JSON Pointers tried in order, as a `path`'s are: the first value found is tested.
-    pointers: Vec<String>,
+    pointers: Vec<Pointer>,
     test: Test,
 }
 

@@ -30,7 +30,10 @@ mod apply;
 mod condition;
 mod hash;
 mod parse;
+mod pointer;
 pub mod presets;
+
+pub use pointer::Pointer;
 
 use std::fmt;
 
@@ -106,10 +109,10 @@ pub enum RecordField {
 pub enum Origin {
     /// JSON Pointers into the payload, tried in order: the first that finds a value (not
     /// null, not `""`) gives it.
-    Path(Vec<String>),
+    Path(Vec<Pointer>),
     /// `sha256-` and the hex SHA-256 of the values these pointers find, together (see
     /// [`hash`]); nothing when any of them finds nothing.
-    Hash(Vec<String>),
+    Hash(Vec<Pointer>),
     /// A JSON Pointer into the envelope's fields.
     Envelope(String),
     /// A constant.

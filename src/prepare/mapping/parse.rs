@@ -7,8 +7,8 @@ use serde_json::{Map, Value};
 use super::apply::written;
 use super::condition::{self, Condition};
 use super::{
-    error, Kind, Mapping, MappingError, Origin, RecordField, Rule, DEFAULTABLE, DEFAULTED, DEFAULTED_MARK,
-    FIELDS, KEEP_FIELDS,
+    error, Kind, Mapping, MappingError, Origin, Pointer, RecordField, Rule, DEFAULTABLE, DEFAULTED,
+    DEFAULTED_MARK, FIELDS, KEEP_FIELDS,
 };
 use crate::prepare::schema;
 
@@ -230,13 +230,15 @@ fn origin(entry: &str, kind: &str, value: &Value) -> Result<Origin, MappingError
 }
 
 /// One JSON Pointer, or a non-empty list of them.
-pub(super) fn pointers(entry: &str, kind: &str, value: &Value) -> Result<Vec<String>, MappingError> {
+pub(super) fn pointers(entry: &str, kind: &str, value: &Value) -> Result<Vec<Pointer>, MappingError> {
     match value {
         Value::Array(pointers) if pointers.is_empty() => {
             Err(error(entry, format!("{kind} must list at least one JSON Pointer")))
         }
-        Value::Array(pointers) => pointers.iter().map(|value| pointer(entry, kind, value)).collect(),
-        value => Ok(vec![pointer(entry, kind, value)?]),
+        Value::Array(pointers) => {
+            pointers.iter().map(|value| Ok(Pointer::new(&pointer(entry, kind, value)?))).collect()
+        }
+        value => Ok(vec![Pointer::new(&pointer(entry, kind, value)?)]),
     }
 }
 

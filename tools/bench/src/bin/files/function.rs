@@ -247,7 +247,7 @@ pub fn release_binary(target: &Path) -> Result<PathBuf, String> {
 }
 
 /// `USER_HZ`, the unit of `/proc/PID/stat`'s times.
-fn clock_ticks_per_second() -> u64 {
+pub fn clock_ticks_per_second() -> u64 {
     std::process::Command::new("getconf")
         .arg("CLK_TCK")
         .output()

@@ -6,7 +6,7 @@
 //! ```sh
 //! python3 -m venv target/bench-venv && target/bench-venv/bin/pip install -r tools/bench/peer/requirements.txt
 //! cargo build --release --bin cloudtrail-lake-forwarder
-//! cargo run --release -p forwarder-bench --bin files -- [--mb 100] [--also-1gb] [--share] [--latency-ms 50] [--deadline-s 60] [--only forwarder|peer] [--verbose]
+//! cargo run --release -p forwarder-bench --bin files -- [--mb 100] [--also-1gb] [--share] [--parts] [--latency-ms 50] [--deadline-s 60] [--only forwarder|peer] [--verbose]
 //! ```
 //!
 //! The file (`github.rs`: gzip JSON Lines of GitHub-shaped events, about `--mb` MB of text) is
@@ -26,6 +26,9 @@
 //!
 //! Then `check.rs` matches what the CloudTrail Data stand-in stored to the file's lines.
 //!
+//! With `--parts`, `floor.rs` then measures the forwarder's work on each file part by part in
+//! this process, beside the parts any forwarder needs (inflating, reading JSON, hashing).
+//!
 //! With `--share` (root and a cgroup CPU controller), the forwarder reads the `--mb` file again
 //! at 128 MB's CPU share (`machine::CpuShare`): its events per second of CPU, and from them how
 //! many 900-second invocations a 1 GB file takes at the account's full quota.
@@ -34,6 +37,7 @@
 //! branch, the forwarder rows say why it stopped, and `--only peer` measures the peer alone.
 
 mod check;
+mod floor;
 mod function;
 mod github;
 mod peer;
@@ -64,6 +68,7 @@ struct Options {
     megabytes: u64,
     also_1gb: bool,
     share: bool,
+    parts: bool,
     latency: Duration,
     deadline: Duration,
     only: Option<String>,
@@ -75,6 +80,7 @@ fn options() -> Result<Options, Error> {
         megabytes: 100,
         also_1gb: false,
         share: false,
+        parts: false,
         latency: Duration::from_millis(50),
         deadline: Duration::from_secs(60),
         only: None,
@@ -87,6 +93,7 @@ fn options() -> Result<Options, Error> {
             "--mb" => options.megabytes = value()?.parse()?,
             "--also-1gb" => options.also_1gb = true,
             "--share" => options.share = true,
+            "--parts" => options.parts = true,
             "--latency-ms" => options.latency = Duration::from_millis(value()?.parse()?),
             "--deadline-s" => options.deadline = Duration::from_secs(value()?.parse()?),
             "--only" => options.only = Some(value()?),
@@ -179,6 +186,11 @@ async fn main() -> Result<(), Error> {
     }
     println!();
     table::print_table(&rows);
+    if options.parts {
+        for file in &files {
+            table::print_parts(file, &floor::parts(file)?, &rows);
+        }
+    }
 
     if options.share {
         let Some(binary) = &binary else {

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::check::Stored;
+use crate::floor::Part;
 use crate::function::Reading;
 use crate::github::AuditFile;
 use crate::peer::PeerRun;
@@ -165,5 +166,24 @@ pub fn print_table(rows: &[Row]) {
             row.cpu.as_secs_f64(),
             row.peak_rss_kib as f64 / 1024.0
         );
+    }
+}
+
+/// The parts of the forwarder's work on `file` (`--parts`), beside the function's and the
+/// peer's CPU per 1,000 events on the same file, and a tenth of the peer's.
+pub fn print_parts(file: &AuditFile, parts: &[Part], rows: &[Row]) {
+    let per_thousand = |row: &Row| row.cpu.as_secs_f64() * 1e6 / row.events.max(1) as f64;
+    let size = size_label(file);
+    println!("\nparts, {size} file, one thread in this process:\n");
+    println!("| part | CPU per 1,000 events |");
+    println!("| --- | ---: |");
+    for part in parts {
+        println!("| {} | {:.1} ms |", part.name, part.per_1000.as_secs_f64() * 1e3);
+    }
+    for row in rows.iter().filter(|row| row.label.ends_with(&size) && row.stored.is_ok()) {
+        println!("| {} (measured above) | {:.1} ms |", row.label, per_thousand(row));
+        if row.label.starts_with("Python") {
+            println!("| a tenth of the peer's | {:.1} ms |", per_thousand(row) / 10.0);
+        }
     }
 }
