@@ -22,7 +22,8 @@ pub mod retry;
 mod scheduler;
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::time::Instant;
 
@@ -61,6 +62,8 @@ pub struct Sender<C = SdkChannel> {
     channel: Arc<C>,
     limiter: Limiter,
     max_concurrent_requests: usize,
+    /// The slowest call of the last delivery that made any, for the next one's first requests.
+    slowest: Mutex<Duration>,
 }
 
 /// One invocation's sending: the records, their events, and where the outcomes go.
@@ -138,14 +141,23 @@ impl<C: Channel> Sender<C> {
             channel: Arc::new(channel),
             limiter: Limiter::new(max_requests_per_second),
             max_concurrent_requests: max_concurrent_requests.max(1),
+            slowest: Mutex::new(Duration::ZERO),
         }
     }
 
     /// Sends every event whose record has no outcome yet and records what became of it.
     pub async fn deliver(&self, delivery: Delivery<'_>) -> SendReport {
-        scheduler::Scheduler::new(&self.channel, &self.limiter, self.max_concurrent_requests, delivery)
-            .run()
-            .await
+        let slowest = *self.slowest.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let report =
+            scheduler::Scheduler::new(&self.channel, &self.limiter, self.max_concurrent_requests, delivery)
+                .knowing_slowest(slowest)
+                .run()
+                .await;
+        if let Some(ms) = report.latencies_ms.iter().copied().reduce(f64::max) {
+            *self.slowest.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) =
+                Duration::from_secs_f64(ms / 1000.0);
+        }
+        report
     }
 
     /// How many requests can start at once now, before the rate paces the rest.

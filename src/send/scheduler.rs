@@ -56,7 +56,9 @@ struct Sent {
 }
 
 /// The shortest and the longest time a request must have left before it starts: twice the
-/// slowest call so far, within these bounds. One hung call (the SDK allows 10 s) must not stop
+/// slowest call so far (this delivery's, or the last one's: an object's windows and a batch's
+/// parts are deliveries of their own, and the first request of each must know how slow the
+/// service has been), within these bounds. One hung call (the SDK allows 10 s) must not stop
 /// every later request; a call cut off at the deadline may have been stored, and then comes
 /// back as a duplicate, while one not started only comes back.
 const MIN_ATTEMPT_TIME: Duration = Duration::from_millis(50);
@@ -132,6 +134,12 @@ impl<'s, 'd, C: Channel> Scheduler<'s, 'd, C> {
     /// Set once a refusal showed that every request would be refused.
     fn stopped(&self) -> bool {
         self.report.stopped.is_some()
+    }
+
+    /// Starts from `slowest`, the slowest call of the sender's last delivery.
+    pub(super) fn knowing_slowest(mut self, slowest: Duration) -> Self {
+        self.slowest = slowest;
+        self
     }
 
     pub(super) async fn run(mut self) -> SendReport {

@@ -32,7 +32,7 @@ where
 }
 
 use crate::event::AuditEvent;
-use crate::send::body;
+use crate::send::{body, Sender};
 
 fn scripted<F>(answer: F) -> Arc<Scripted<F>> {
     Arc::new(Scripted {
@@ -362,4 +362,56 @@ async fn nothing_starts_without_time_to_finish_and_what_was_not_sent_is_out_of_t
 
     assert_eq!(report.requests, 0);
     assert_eq!(count(&batch.outcomes, &Outcome::Held(Hold::OutOfTime)), 3);
+}
+
+/// A file's object is sent in windows, one delivery each, and an invocation's batch in parts:
+/// a delivery that starts late must know how slow the service has been, or its first request
+/// starts with 50 ms left, is cut off at the stop and its events, stored or not, are sent again.
+#[tokio::test(start_paused = true)]
+async fn a_later_delivery_remembers_how_slow_the_service_was_and_starts_nothing_it_cannot_finish() {
+    let slow = Scripted {
+        answer: |_, sent: &[usize]| Some(all_ok(sent)),
+        latency: Duration::from_millis(200),
+        calls: AtomicUsize::new(0),
+        seen: Mutex::default(),
+    };
+    let sender = Sender::new(slow, 100, None);
+    let mut first = batch(3, None);
+    let mut on_ingested = |_| {};
+    let report = sender
+        .deliver(Delivery {
+            records: &first.records,
+            events: &first.events,
+            outcomes: &mut first.outcomes,
+            source: Source::Sqs,
+            send_until: Some(Instant::now() + Duration::from_secs(10)),
+            on_ingested: &mut on_ingested,
+            stopped: None,
+        })
+        .await;
+    assert_eq!(report.requests, 1);
+    // The rate limiter has a token again: only time can keep the next request back.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    let mut second = batch(3, None);
+    let mut on_ingested = |_| {};
+    let report = sender
+        .deliver(Delivery {
+            records: &second.records,
+            events: &second.events,
+            outcomes: &mut second.outcomes,
+            source: Source::Sqs,
+            send_until: Some(Instant::now() + Duration::from_millis(150)),
+            on_ingested: &mut on_ingested,
+            stopped: None,
+        })
+        .await;
+
+    assert_eq!(
+        count(&second.outcomes, &Outcome::Held(Hold::OutOfTime)),
+        3,
+        "a request that takes 200 ms started with 150 ms left before the stop: {:?}",
+        second.outcomes
+    );
+    assert_eq!(report.requests, 0);
 }
