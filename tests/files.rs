@@ -249,6 +249,41 @@ async fn an_object_too_large_for_one_invocation_continues_in_new_messages_storin
     assert_eq!(ids.len(), 3_000, "and each once");
 }
 
+/// An object's windows are deliveries of their own: each must know how slow the service has
+/// been, or the first request of a window that starts late goes out with too little time left,
+/// is cut off at the stop, and its events, stored, are sent again by the continuation.
+#[tokio::test]
+async fn a_slow_service_cuts_no_request_off_when_an_object_is_continued() {
+    let stands = stands().await;
+    stands.cloudtrail.set_latency(Duration::from_millis(150));
+    let lines: Vec<String> = (0..3_000).map(github_line).collect();
+    let object = stands.s3.put_object(BUCKET, "slow.json.log.gz", gzip_lines(&lines, 1));
+    let mut event = records(vec![notification_message("m-1", &event_notification([&object]))]);
+    let mut invocations = 0;
+    loop {
+        invocations += 1;
+        assert!(invocations < 50, "the object never finished");
+        let sent_before = stands.sqs.sent().len();
+        // A window of 1,000 events is 10 requests, a second at 10 a second: each 3 s invocation
+        // starts a second window and stops in the middle of it.
+        let forwarder = github_forwarder_at(&stands, Some(10.0));
+        let deadline = Instant::now() + Duration::from_secs(3);
+        let reported = forward(&forwarder, event.clone(), Some(deadline)).await;
+        assert_eq!(reported, Vec::<String>::new(), "each message is done: either finished or continued");
+        let continuations = stands.sqs.sent_since(sent_before);
+        match continuations.len() {
+            0 => break,
+            1 => event = lambda_event(&continuations),
+            n => panic!("{n} continuations of one message"),
+        }
+    }
+    assert!(invocations > 1, "the test needs an object that does not fit one invocation");
+    let ids = stored_ids(&stands);
+    let unique: std::collections::HashSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), 3_000, "every event stored");
+    assert_eq!(ids.len(), 3_000, "and each once, in {invocations} invocations");
+}
+
 #[tokio::test]
 async fn an_s3_read_that_hangs_is_given_up_in_time_to_answer_before_the_deadline() {
     let stands = stands().await;
