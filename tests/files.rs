@@ -215,32 +215,45 @@ async fn bad_lines_are_rejected_one_by_one_and_the_rest_of_the_object_is_ingeste
     assert_eq!(stands.cloudtrail.stored().len(), 8);
 }
 
-/// An object larger than one invocation's time goes on in continuation messages, each taken
-/// by a fresh forwarder (another execution environment), until every event is stored once.
-#[tokio::test]
-async fn an_object_too_large_for_one_invocation_continues_in_new_messages_storing_each_event_once() {
-    let stands = stands().await;
-    stands.cloudtrail.set_latency(Duration::from_millis(20));
-    let lines: Vec<String> = (0..3_000).map(github_line).collect();
-    let object = stands.s3.put_object(BUCKET, "big.json.log.gz", gzip_lines(&lines, 3));
+/// Reads `lines` put as one object, in invocations of `budget` each at 10 requests a second,
+/// each taken by a fresh forwarder (another execution environment) with the continuation the
+/// one before sent, until one sends none; every message must be done. The invocations it took.
+async fn read_in_continuations(
+    stands: &Stands,
+    key: &str,
+    lines: &[String],
+    members: usize,
+    budget: Duration,
+) -> usize {
+    let object = stands.s3.put_object(BUCKET, key, gzip_lines(lines, members));
     let mut event = records(vec![notification_message("m-1", &event_notification([&object]))]);
     let mut invocations = 0;
     loop {
         invocations += 1;
         assert!(invocations < 50, "the object never finished");
         let sent_before = stands.sqs.sent().len();
-        // 30 requests at 10 a second: more than one 1.5 s invocation, however fast the machine.
-        let forwarder = github_forwarder_at(&stands, Some(10.0));
-        let deadline = Instant::now() + Duration::from_millis(1_500);
-        let reported = forward(&forwarder, event.clone(), Some(deadline)).await;
+        let forwarder = github_forwarder_at(stands, Some(10.0));
+        let reported = forward(&forwarder, event.clone(), Some(Instant::now() + budget)).await;
         assert_eq!(reported, Vec::<String>::new(), "each message is done: either finished or continued");
         let continuations = stands.sqs.sent_since(sent_before);
         match continuations.len() {
-            0 => break,
+            0 => return invocations,
             1 => event = lambda_event(&continuations),
             n => panic!("{n} continuations of one message"),
         }
     }
+}
+
+/// An object larger than one invocation's time goes on in continuation messages until every
+/// event is stored once.
+#[tokio::test]
+async fn an_object_too_large_for_one_invocation_continues_in_new_messages_storing_each_event_once() {
+    let stands = stands().await;
+    stands.cloudtrail.set_latency(Duration::from_millis(20));
+    let lines: Vec<String> = (0..3_000).map(github_line).collect();
+    // 30 requests at 10 a second: more than one 1.5 s invocation, however fast the machine.
+    let invocations =
+        read_in_continuations(&stands, "big.json.log.gz", &lines, 3, Duration::from_millis(1_500)).await;
     println!("3,000 events in {invocations} invocations");
     assert!(invocations > 1, "the test needs an object that does not fit one invocation");
     let ids = stored_ids(&stands);
@@ -257,26 +270,10 @@ async fn a_slow_service_cuts_no_request_off_when_an_object_is_continued() {
     let stands = stands().await;
     stands.cloudtrail.set_latency(Duration::from_millis(150));
     let lines: Vec<String> = (0..3_000).map(github_line).collect();
-    let object = stands.s3.put_object(BUCKET, "slow.json.log.gz", gzip_lines(&lines, 1));
-    let mut event = records(vec![notification_message("m-1", &event_notification([&object]))]);
-    let mut invocations = 0;
-    loop {
-        invocations += 1;
-        assert!(invocations < 50, "the object never finished");
-        let sent_before = stands.sqs.sent().len();
-        // A window of 1,000 events is 10 requests, a second at 10 a second: each 3 s invocation
-        // starts a second window and stops in the middle of it.
-        let forwarder = github_forwarder_at(&stands, Some(10.0));
-        let deadline = Instant::now() + Duration::from_secs(3);
-        let reported = forward(&forwarder, event.clone(), Some(deadline)).await;
-        assert_eq!(reported, Vec::<String>::new(), "each message is done: either finished or continued");
-        let continuations = stands.sqs.sent_since(sent_before);
-        match continuations.len() {
-            0 => break,
-            1 => event = lambda_event(&continuations),
-            n => panic!("{n} continuations of one message"),
-        }
-    }
+    // A window of 1,000 events is 10 requests, a second at 10 a second: each 3 s invocation
+    // starts a second window and stops in the middle of it.
+    let invocations =
+        read_in_continuations(&stands, "slow.json.log.gz", &lines, 1, Duration::from_secs(3)).await;
     assert!(invocations > 1, "the test needs an object that does not fit one invocation");
     let ids = stored_ids(&stands);
     let unique: std::collections::HashSet<&String> = ids.iter().collect();

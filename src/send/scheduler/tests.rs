@@ -364,6 +364,21 @@ async fn nothing_starts_without_time_to_finish_and_what_was_not_sent_is_out_of_t
     assert_eq!(count(&batch.outcomes, &Outcome::Held(Hold::OutOfTime)), 3);
 }
 
+/// One delivery of `batch` through `sender`, with `budget` before its stop.
+async fn through<C: Channel>(sender: &Sender<C>, batch: &mut Batch, budget: Duration) -> SendReport {
+    let mut on_ingested = |_| {};
+    let delivery = Delivery {
+        records: &batch.records,
+        events: &batch.events,
+        outcomes: &mut batch.outcomes,
+        source: Source::Sqs,
+        send_until: Some(Instant::now() + budget),
+        on_ingested: &mut on_ingested,
+        stopped: None,
+    };
+    sender.deliver(delivery).await
+}
+
 /// A file's object is sent in windows, one delivery each, and an invocation's batch in parts:
 /// a delivery that starts late must know how slow the service has been, or its first request
 /// starts with 50 ms left, is cut off at the stop and its events, stored or not, are sent again.
@@ -377,35 +392,12 @@ async fn a_later_delivery_remembers_how_slow_the_service_was_and_starts_nothing_
     };
     let sender = Sender::new(slow, 100, None);
     let mut first = batch(3, None);
-    let mut on_ingested = |_| {};
-    let report = sender
-        .deliver(Delivery {
-            records: &first.records,
-            events: &first.events,
-            outcomes: &mut first.outcomes,
-            source: Source::Sqs,
-            send_until: Some(Instant::now() + Duration::from_secs(10)),
-            on_ingested: &mut on_ingested,
-            stopped: None,
-        })
-        .await;
-    assert_eq!(report.requests, 1);
+    assert_eq!(through(&sender, &mut first, Duration::from_secs(10)).await.requests, 1);
     // The rate limiter has a token again: only time can keep the next request back.
     tokio::time::sleep(Duration::from_secs(1)).await;
 
     let mut second = batch(3, None);
-    let mut on_ingested = |_| {};
-    let report = sender
-        .deliver(Delivery {
-            records: &second.records,
-            events: &second.events,
-            outcomes: &mut second.outcomes,
-            source: Source::Sqs,
-            send_until: Some(Instant::now() + Duration::from_millis(150)),
-            on_ingested: &mut on_ingested,
-            stopped: None,
-        })
-        .await;
+    let report = through(&sender, &mut second, Duration::from_millis(150)).await;
 
     assert_eq!(
         count(&second.outcomes, &Outcome::Held(Hold::OutOfTime)),
