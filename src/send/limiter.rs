@@ -7,15 +7,16 @@
 //! - **Slow start.** After a cold start the rate begins at [`INITIAL_RATE`] and each clean
 //!   answer raises it by half (by one request per round trip, once the rate passes that), so a
 //!   lone environment reaches the account's quota within a second, until the first throttle.
-//! - **A cut that listens to the whole flight.** A throttle, for a whole request
-//!   (`ThrottlingException`) or for one of its events (`Throttling` inside a 200, which the SDK
-//!   never sees), cuts the rate to [`BETA`] of what it was ([`SLOW_START_BETA`] the first time:
-//!   by then the account's burst has hidden how far a fleet that started together overshot).
-//!   The answers of the requests that were already on their way then refine the cut: the share
-//!   of them the account turned away is the share of the rate that was too much.
+//! - **A cut that listens to the whole flight.** A throttled request (`ThrottlingException`)
+//!   cuts the rate to [`BETA`] of what it was ([`SLOW_START_BETA`] the first time: by then the
+//!   account's burst has hidden how far a fleet that started together overshot). A request the
+//!   service took but some of whose events it throttled (`Throttling` inside a 200, which the
+//!   SDK never sees) cuts by that share of a whole cut: a tenth of the events, a tenth of the
+//!   cut. The answers of the requests that were already on their way then refine the cut: the
+//!   share of them the account turned away is the share of the rate that was too much.
 //! - **Cubic growth.** After a cut the rate grows back along CUBIC's curve: quickly towards the
 //!   rate where it was throttled, flat near it, then faster again beyond, so it stays close to
-//!   its share and probes for more only now and then.
+//!   its share and probes for more only now and then. A smaller cut has a shorter way back.
 //!
 //! Why these numbers, measured with the fleet and CPU benchmarks: `docs/quota.md`.
 //!
@@ -70,9 +71,10 @@ struct Cut {
     beta: f64,
     /// The rate CUBIC grows back towards (its W_max) if the flight comes back clean.
     max_rate: f64,
-    /// The flight's answers since the cut.
-    clean: u32,
-    throttled: u32,
+    /// The flight's answers since the cut, in requests: a request some of whose events were
+    /// throttled counts that share throttled and the rest clean.
+    clean: f64,
+    throttled: f64,
 }
 
 /// The rate limiter of one execution environment, shared by its invocations and their tasks.
@@ -132,7 +134,7 @@ impl Limiter {
     pub fn on_clean(&self, sent_at: Instant, now: Instant) {
         let mut state = self.lock();
         if let Some(cut) = state.last_cut.as_mut().filter(|cut| sent_at < cut.at) {
-            cut.clean += 1;
+            cut.clean += 1.0;
             state.rate = cut.rate();
             return;
         }
@@ -149,20 +151,22 @@ impl Limiter {
             return;
         }
         let target = match &state.last_cut {
-            Some(cut) => cubic(cut.max_rate(), now.saturating_duration_since(cut.at)),
+            Some(cut) => cut.cubic(now.saturating_duration_since(cut.at)),
             None => state.rate,
         };
         let grown = target.min(state.rate + MAX_STEP).min(self.ceiling);
         state.rate = state.rate.max(grown);
     }
 
-    /// A request sent at `sent_at` was throttled, whole or for some of its events.
-    pub fn on_throttle(&self, sent_at: Instant, now: Instant) {
+    /// A request sent at `sent_at` was throttled: whole (`share` 1), or `share` of its events.
+    pub fn on_throttle(&self, sent_at: Instant, now: Instant, share: f64) {
+        let share = share.clamp(f64::MIN_POSITIVE, 1.0);
         let mut state = self.lock();
         if let Some(cut) = state.last_cut.as_mut().filter(|cut| sent_at < cut.at) {
             // Part of the flight that was on its way when the rate was cut: the share of it the
             // account turned away says how far above its share this environment was.
-            cut.throttled += 1;
+            cut.throttled += share;
+            cut.clean += 1.0 - share;
             state.rate = cut.rate();
             return;
         }
@@ -174,8 +178,10 @@ impl Limiter {
             _ => state.rate,
         };
         // Slow start may have overshot by a good part by the time a throttle comes back.
-        let beta = if state.slow_start { SLOW_START_BETA } else { BETA };
-        let cut = Cut { at: now, sent_rate: state.rate, beta, max_rate, clean: 0, throttled: 0 };
+        let whole = if state.slow_start { SLOW_START_BETA } else { BETA };
+        // What the account turned away of this request is what the rate gives up of a whole cut.
+        let beta = 1.0 - (1.0 - whole) * share;
+        let cut = Cut { at: now, sent_rate: state.rate, beta, max_rate, clean: 0.0, throttled: 0.0 };
         state.rate = cut.rate();
         // The quota's bucket is empty: nothing more goes out until a token comes at the new
         // rate, which also spaces out the retries of what was just throttled.
@@ -216,8 +222,7 @@ impl Cut {
     /// imaginary answers at β keep one answer alone from swinging it, and it never exceeds β,
     /// which is what the cut itself leaves.
     fn share(&self) -> f64 {
-        let answers = f64::from(self.clean + self.throttled);
-        ((f64::from(self.clean) + 2.0 * self.beta) / (answers + 2.0)).min(self.beta)
+        ((self.clean + 2.0 * self.beta) / (self.clean + self.throttled + 2.0)).min(self.beta)
     }
 
     /// The rate this cut leaves: the rate the flight was sent at, times the share of it that
@@ -226,18 +231,29 @@ impl Cut {
         (self.sent_rate * self.share()).max(MIN_RATE)
     }
 
+    /// What CUBIC's curve starts at, as a share of the rate it grows back towards: [`BETA`], or
+    /// more after a cut smaller than a whole one.
+    fn curve_beta(&self) -> f64 {
+        self.beta.max(BETA)
+    }
+
     /// The rate CUBIC grows back towards, lowered with the share so that CUBIC's curve starts
-    /// where the cut leaves the rate (it starts at [`BETA`] of it).
+    /// where the cut leaves the rate.
     fn max_rate(&self) -> f64 {
-        self.max_rate * self.share() / BETA
+        self.max_rate * self.share() / self.curve_beta()
+    }
+
+    /// The rate CUBIC's curve gives `since_cut` after this cut.
+    fn cubic(&self, since_cut: Duration) -> f64 {
+        cubic(self.max_rate(), self.curve_beta(), since_cut)
     }
 }
 
 /// CUBIC's window: `C (t - K)³ + W_max`, where `K` is the time it takes to grow back to
 /// `W_max` from `β W_max`.
-fn cubic(max_rate: f64, since_cut: Duration) -> f64 {
+fn cubic(max_rate: f64, beta: f64, since_cut: Duration) -> f64 {
     let scale = CUBIC_SCALE * max_rate / ACCOUNT_QUOTA;
-    let k = (max_rate * (1.0 - BETA) / scale).cbrt();
+    let k = (max_rate * (1.0 - beta) / scale).cbrt();
     let t = since_cut.as_secs_f64() - k;
     scale * t * t * t + max_rate
 }
@@ -331,7 +347,7 @@ mod tests {
         let rate_is = |expected: f64| {
             assert!((limiter.rate() - expected).abs() < 1e-9, "{} != {expected}", limiter.rate())
         };
-        limiter.on_throttle(start, at(start, 100));
+        limiter.on_throttle(start, at(start, 100), 1.0);
         rate_is(20.0 * SLOW_START_BETA);
         // Answers of requests already on their way at the cut: clean ones leave the cut as it
         // is, throttled ones, once they are more than the cut allowed for, say the share was
@@ -339,13 +355,44 @@ mod tests {
         limiter.on_clean(at(start, 50), at(start, 110));
         rate_is(20.0 * SLOW_START_BETA);
         for ms in 0..10 {
-            limiter.on_throttle(at(start, 60 + ms), at(start, 120 + ms));
+            limiter.on_throttle(at(start, 60 + ms), at(start, 120 + ms), 1.0);
         }
         rate_is(20.0 * (1.0 + 2.0 * SLOW_START_BETA) / 13.0);
         // A request sent after the cut and throttled starts a new episode: a cut by β.
         let before = limiter.rate();
-        limiter.on_throttle(at(start, 150), at(start, 200));
+        limiter.on_throttle(at(start, 150), at(start, 200), 1.0);
         rate_is(before * BETA);
+    }
+
+    #[test]
+    fn a_throttle_of_some_of_a_request_s_events_cuts_by_that_share_and_grows_back_sooner() {
+        let (limiter, start) = busy_at(20.0);
+        limiter.on_throttle(start, start, 1.0);
+        // Out of slow start, grown back to 10 with no cut to remember.
+        let rate = 10.0;
+        {
+            let mut state = limiter.lock();
+            state.rate = rate;
+            state.last_cut = None;
+        }
+        // A request one of whose ten events is throttled gives up a tenth of what a whole
+        // throttle does.
+        let cut_at = at(start, 1);
+        limiter.on_throttle(cut_at, cut_at, 0.1);
+        let beta = 1.0 - (1.0 - BETA) * 0.1;
+        assert!((limiter.rate() - rate * beta).abs() < 1e-9, "{} != {}", limiter.rate(), rate * beta);
+        // CUBIC's curve starts there and returns to where it was throttled: a tenth of the cut
+        // is a way back 10^(1/3) times shorter than a whole cut's 39 s.
+        let cut = limiter.lock().last_cut.clone().unwrap();
+        assert!((cut.cubic(Duration::ZERO) - limiter.rate()).abs() < 1e-9);
+        let k = (ACCOUNT_QUOTA * (1.0 - beta) / CUBIC_SCALE).cbrt();
+        assert!((k - 39.15 / 10f64.cbrt()).abs() < 0.01, "{k}");
+        assert!((cut.cubic(Duration::from_secs_f64(k)) - rate).abs() < 1e-9);
+        // The flight's answers count by events too: a request with half its events throttled
+        // is half a throttled answer.
+        limiter.on_throttle(start, at(start, 2), 0.5);
+        let cut = limiter.lock().last_cut.clone().unwrap();
+        assert_eq!((cut.clean, cut.throttled), (0.5, 0.5));
     }
 
     #[test]
@@ -353,24 +400,24 @@ mod tests {
         // Eight environments at 50 requests per second each against a quota of 20: nine
         // answers in ten come back throttled.
         let (limiter, start) = busy_at(50.0);
-        limiter.on_throttle(start, at(start, 100));
+        limiter.on_throttle(start, at(start, 100), 1.0);
         for i in 0..20 {
             match i % 10 {
                 0 => limiter.on_clean(at(start, i), at(start, 110 + i)),
-                _ => limiter.on_throttle(at(start, i), at(start, 110 + i)),
+                _ => limiter.on_throttle(at(start, i), at(start, 110 + i), 1.0),
             }
         }
         let share = (2.0 + 2.0 * SLOW_START_BETA) / 22.0;
         assert!((limiter.rate() - 50.0 * share).abs() < 1e-9, "{}", limiter.rate());
         // CUBIC's curve starts where the flight left the rate, not at the overshoot.
         let cut = limiter.lock().last_cut.clone().unwrap();
-        assert!((cubic(cut.max_rate(), Duration::ZERO) - limiter.rate()).abs() < 1e-9);
+        assert!((cut.cubic(Duration::ZERO) - limiter.rate()).abs() < 1e-9);
     }
 
     #[test]
     fn after_a_cut_the_rate_returns_towards_where_it_was_throttled_then_probes_beyond() {
         let (limiter, start) = busy_at(10.0);
-        limiter.on_throttle(start, start);
+        limiter.on_throttle(start, start, 1.0);
         assert!((limiter.rate() - 10.0 * SLOW_START_BETA).abs() < 1e-9, "{}", limiter.rate());
         // A second cut, out of slow start, from 10 (as if it had grown back): W_max = 10.
         for _ in 0..5 {
@@ -382,7 +429,7 @@ mod tests {
             state.rate = 10.0;
             state.last_cut = None;
         }
-        limiter.on_throttle(cut_at, cut_at);
+        limiter.on_throttle(cut_at, cut_at, 1.0);
         assert!((limiter.rate() - 7.0).abs() < 1e-9, "{}", limiter.rate());
         // CUBIC's scale goes with the rate, so the way back takes as long as from the quota.
         let k = (ACCOUNT_QUOTA * (1.0 - BETA) / CUBIC_SCALE).cbrt();
@@ -410,7 +457,7 @@ mod tests {
     fn the_rate_never_falls_below_the_floor_nor_passes_the_cap() {
         let (limiter, start) = busy(Some(3.0));
         for i in 0..20 {
-            limiter.on_throttle(at(start, i * 10), at(start, i * 10 + 5));
+            limiter.on_throttle(at(start, i * 10), at(start, i * 10 + 5), 1.0);
         }
         assert_eq!(limiter.rate(), MIN_RATE);
         let (capped, start) = busy(Some(1000.0));

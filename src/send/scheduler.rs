@@ -286,7 +286,7 @@ impl<'s, 'd, C: Channel> Scheduler<'s, 'd, C> {
             Reply::Refused(failure) if failure.transient => {
                 if failure.is_throttling() {
                     self.report.throttled_requests += 1;
-                    self.limiter.on_throttle(sent.sent_at, now);
+                    self.limiter.on_throttle(sent.sent_at, now, 1.0);
                 }
                 tracing::warn!(code = %failure.code, events = part.events.len(), "PutAuditEvents request failed; sending it again");
                 for &index in &part.events {
@@ -307,12 +307,13 @@ impl<'s, 'd, C: Channel> Scheduler<'s, 'd, C> {
     ) {
         let mut again = Vec::new();
         let mut last = None;
-        let mut throttled = false;
+        let mut throttled = 0;
+        let events = part.events.len();
         for (&index, verdict) in part.events.iter().zip(verdicts) {
             match verdict {
                 Ok(()) => self.decide(index, Outcome::Ingested),
                 Err(failure) if failure.transient => {
-                    throttled |= failure.is_throttling();
+                    throttled += usize::from(failure.is_throttling());
                     self.report.throttled_events += usize::from(failure.is_throttling());
                     again.push(index);
                     self.last_failure.insert(index, failure.clone());
@@ -322,11 +323,11 @@ impl<'s, 'd, C: Channel> Scheduler<'s, 'd, C> {
             }
         }
         match throttled {
-            true => self.limiter.on_throttle(sent_at, now),
-            false => self.limiter.on_clean(sent_at, now),
+            0 => self.limiter.on_clean(sent_at, now),
+            throttled => self.limiter.on_throttle(sent_at, now, throttled as f64 / events as f64),
         }
         if let Some(failure) = last {
-            let failure = if throttled { Failure::new("Throttling", true) } else { failure };
+            let failure = if throttled > 0 { Failure::new("Throttling", true) } else { failure };
             self.send_again(
                 Part { events: again, tries: part.tries, not_before: None, pair: None },
                 &failure,
