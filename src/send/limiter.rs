@@ -172,9 +172,10 @@ impl Limiter {
         }
         state.refill(now);
         // Fast convergence: cut below where it was cut last time, the share has shrunk (more
-        // environments are sending), so the rate gives some of it up for good.
+        // environments are sending), so the rate gives some of it up for good (`share` of what
+        // a whole throttle gives up).
         let max_rate = match &state.last_cut {
-            Some(cut) if state.rate < cut.max_rate() => state.rate * (1.0 + BETA) / 2.0,
+            Some(cut) if state.rate < cut.max_rate() => state.rate * (1.0 - (1.0 - BETA) / 2.0 * share),
             _ => state.rate,
         };
         // Slow start may have overshot by a good part by the time a throttle comes back.
@@ -388,11 +389,50 @@ mod tests {
         let k = (ACCOUNT_QUOTA * (1.0 - beta) / CUBIC_SCALE).cbrt();
         assert!((k - 39.15 / 10f64.cbrt()).abs() < 0.01, "{k}");
         assert!((cut.cubic(Duration::from_secs_f64(k)) - rate).abs() < 1e-9);
+        // Throttled again partly while growing back below where it was cut: what fast
+        // convergence gives up for good is a tenth of a whole throttle's too.
+        let grown = 9.0;
+        limiter.lock().rate = grown;
+        let later = at(start, 2_000);
+        limiter.on_throttle(later, later, 0.1);
+        let cut = limiter.lock().last_cut.clone().unwrap();
+        assert!((cut.max_rate - grown * (1.0 - (1.0 - BETA) / 2.0 * 0.1)).abs() < 1e-9, "{}", cut.max_rate);
         // The flight's answers count by events too: a request with half its events throttled
         // is half a throttled answer.
         limiter.on_throttle(start, at(start, 2), 0.5);
         let cut = limiter.lock().last_cut.clone().unwrap();
         assert_eq!((cut.clean, cut.throttled), (0.5, 0.5));
+    }
+
+    #[test]
+    fn a_trickle_of_throttled_events_costs_what_the_same_share_of_whole_throttles_does() {
+        // Ten seconds of requests every 20 ms, answered after 50 ms: one in a hundred of every
+        // request's events throttled, or one request in a hundred throttled whole.
+        let after = |partly: bool| {
+            let (limiter, start) = busy_at(50.0);
+            limiter.on_throttle(start, start, 1.0);
+            {
+                let mut state = limiter.lock();
+                state.rate = 50.0;
+                state.last_cut = None;
+            }
+            for i in 1..=500u64 {
+                let sent = at(start, 20 * i);
+                let _ = limiter.try_acquire(sent);
+                limiter.lock().last_wait = Some(sent);
+                let answered = sent + RTT;
+                match (partly, i % 100 == 0) {
+                    (true, _) => limiter.on_throttle(sent, answered, 0.01),
+                    (false, true) => limiter.on_throttle(sent, answered, 1.0),
+                    (false, false) => limiter.on_clean(sent, answered),
+                }
+            }
+            limiter.rate()
+        };
+        let (trickle, whole) = (after(true), after(false));
+        // Both back off; the trickle's small cuts grow back in between.
+        assert!(trickle < 25.0 && whole < 25.0, "{trickle} {whole}");
+        assert!(trickle > whole, "{trickle} against {whole}");
     }
 
     #[test]
