@@ -160,7 +160,8 @@ impl Limiter {
 
     /// A request sent at `sent_at` was throttled: whole (`share` 1), or `share` of its events.
     pub fn on_throttle(&self, sent_at: Instant, now: Instant, share: f64) {
-        let share = share.clamp(f64::MIN_POSITIVE, 1.0);
+        // Anything but a share of the events (there is none today) counts as a whole throttle.
+        let share = if share > 0.0 && share < 1.0 { share } else { 1.0 };
         let mut state = self.lock();
         if let Some(cut) = state.last_cut.as_mut().filter(|cut| sent_at < cut.at) {
             // Part of the flight that was on its way when the rate was cut: the share of it the
@@ -181,7 +182,7 @@ impl Limiter {
         // Slow start may have overshot by a good part by the time a throttle comes back.
         let whole = if state.slow_start { SLOW_START_BETA } else { BETA };
         // What the account turned away of this request is what the rate gives up of a whole cut.
-        let beta = 1.0 - (1.0 - whole) * share;
+        let beta = whole + (1.0 - whole) * (1.0 - share);
         let cut = Cut { at: now, sent_rate: state.rate, beta, max_rate, clean: 0.0, throttled: 0.0 };
         state.rate = cut.rate();
         // The quota's bucket is empty: nothing more goes out until a token comes at the new
@@ -350,6 +351,10 @@ mod tests {
         };
         limiter.on_throttle(start, at(start, 100), 1.0);
         rate_is(20.0 * SLOW_START_BETA);
+        // CUBIC heads back up from there as from any cut: to the rate left over β, not to the
+        // overshoot.
+        let cut = limiter.lock().last_cut.clone().unwrap();
+        assert!((cut.max_rate() - 20.0 * SLOW_START_BETA / BETA).abs() < 1e-9, "{}", cut.max_rate());
         // Answers of requests already on their way at the cut: clean ones leave the cut as it
         // is, throttled ones, once they are more than the cut allowed for, say the share was
         // smaller.
@@ -382,13 +387,12 @@ mod tests {
         limiter.on_throttle(cut_at, cut_at, 0.1);
         let beta = 1.0 - (1.0 - BETA) * 0.1;
         assert!((limiter.rate() - rate * beta).abs() < 1e-9, "{} != {}", limiter.rate(), rate * beta);
-        // CUBIC's curve starts there and returns to where it was throttled: a tenth of the cut
-        // is a way back 10^(1/3) times shorter than a whole cut's 39 s.
+        // CUBIC's curve starts there and is back where it was throttled after 18 s: a tenth of
+        // the cut is a way back 10^(1/3) times shorter than a whole cut's 39 s.
         let cut = limiter.lock().last_cut.clone().unwrap();
         assert!((cut.cubic(Duration::ZERO) - limiter.rate()).abs() < 1e-9);
-        let k = (ACCOUNT_QUOTA * (1.0 - beta) / CUBIC_SCALE).cbrt();
-        assert!((k - 39.15 / 10f64.cbrt()).abs() < 0.01, "{k}");
-        assert!((cut.cubic(Duration::from_secs_f64(k)) - rate).abs() < 1e-9);
+        assert!(cut.cubic(Duration::from_secs(9)) < rate - 0.01);
+        assert!((cut.cubic(Duration::from_secs_f64(39.15 / 10f64.cbrt())) - rate).abs() < 1e-3);
         // Throttled again partly while growing back below where it was cut: what fast
         // convergence gives up for good is a tenth of a whole throttle's too.
         let grown = 9.0;
@@ -405,10 +409,10 @@ mod tests {
     }
 
     #[test]
-    fn a_trickle_of_throttled_events_costs_what_the_same_share_of_whole_throttles_does() {
-        // Ten seconds of requests every 20 ms, answered after 50 ms: one in a hundred of every
-        // request's events throttled, or one request in a hundred throttled whole.
-        let after = |partly: bool| {
+    fn a_trickle_of_partly_throttled_requests_backs_off_less_than_as_many_whole_throttles() {
+        // Twenty seconds of requests every 20 ms, answered after 50 ms, one in ten throttled:
+        // for one of its ten events, or whole.
+        let after = |share: f64| {
             let (limiter, start) = busy_at(50.0);
             limiter.on_throttle(start, start, 1.0);
             {
@@ -416,23 +420,22 @@ mod tests {
                 state.rate = 50.0;
                 state.last_cut = None;
             }
-            for i in 1..=500u64 {
+            for i in 1..=1_000u64 {
                 let sent = at(start, 20 * i);
                 let _ = limiter.try_acquire(sent);
                 limiter.lock().last_wait = Some(sent);
-                let answered = sent + RTT;
-                match (partly, i % 100 == 0) {
-                    (true, _) => limiter.on_throttle(sent, answered, 0.01),
-                    (false, true) => limiter.on_throttle(sent, answered, 1.0),
-                    (false, false) => limiter.on_clean(sent, answered),
+                match i % 10 {
+                    0 => limiter.on_throttle(sent, sent + RTT, share),
+                    _ => limiter.on_clean(sent, sent + RTT),
                 }
             }
             limiter.rate()
         };
-        let (trickle, whole) = (after(true), after(false));
-        // Both back off; the trickle's small cuts grow back in between.
-        assert!(trickle < 25.0 && whole < 25.0, "{trickle} {whole}");
-        assert!(trickle > whole, "{trickle} against {whole}");
+        let (partly, whole) = (after(0.1), after(1.0));
+        // A hundred whole throttles take it to the floor; a hundred tenths of one back off
+        // too, since each is the quota speaking, but less far.
+        assert_eq!(whole, MIN_RATE);
+        assert!(partly > 4.0 * MIN_RATE && partly < 10.0, "{partly}");
     }
 
     #[test]
