@@ -100,6 +100,14 @@ fn stored_ids(stands: &Stands) -> Vec<String> {
     stands.cloudtrail.stored().into_iter().map(|event| event.id).collect()
 }
 
+/// Asserts that `events` distinct events were stored, each once.
+fn assert_each_stored_once(stands: &Stands, events: usize) {
+    let ids = stored_ids(stands);
+    let unique: std::collections::HashSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), events, "every event stored");
+    assert_eq!(ids.len(), events, "and each once");
+}
+
 #[tokio::test]
 async fn a_github_object_in_two_gzip_members_is_ingested_whole_with_its_own_ids() {
     let stands = stands().await;
@@ -256,10 +264,7 @@ async fn an_object_too_large_for_one_invocation_continues_in_new_messages_storin
         read_in_continuations(&stands, "big.json.log.gz", &lines, 3, Duration::from_millis(1_500)).await;
     println!("3,000 events in {invocations} invocations");
     assert!(invocations > 1, "the test needs an object that does not fit one invocation");
-    let ids = stored_ids(&stands);
-    let unique: std::collections::HashSet<&String> = ids.iter().collect();
-    assert_eq!(unique.len(), 3_000, "every event stored");
-    assert_eq!(ids.len(), 3_000, "and each once");
+    assert_each_stored_once(&stands, 3_000);
 }
 
 /// An object's windows are deliveries of their own: each must know how slow the service has
@@ -275,10 +280,8 @@ async fn a_slow_service_cuts_no_request_off_when_an_object_is_continued() {
     let invocations =
         read_in_continuations(&stands, "slow.json.log.gz", &lines, 1, Duration::from_secs(3)).await;
     assert!(invocations > 1, "the test needs an object that does not fit one invocation");
-    let ids = stored_ids(&stands);
-    let unique: std::collections::HashSet<&String> = ids.iter().collect();
-    assert_eq!(unique.len(), 3_000, "every event stored");
-    assert_eq!(ids.len(), 3_000, "and each once, in {invocations} invocations");
+    println!("3,000 events in {invocations} invocations");
+    assert_each_stored_once(&stands, 3_000);
 }
 
 #[tokio::test]
@@ -311,9 +314,7 @@ async fn a_connection_dropped_mid_object_continues_from_what_was_confirmed() {
     let continuation = stands.sqs.sent();
     assert_eq!(continuation.len(), 1);
     assert_eq!(forward(&forwarder, lambda_event(&continuation), None).await, Vec::<String>::new());
-    let ids = stored_ids(&stands);
-    let unique: std::collections::HashSet<&String> = ids.iter().collect();
-    assert_eq!((unique.len(), ids.len()), (3_000, 3_000), "every event, each once");
+    assert_each_stored_once(&stands, 3_000);
 }
 
 #[tokio::test]
