@@ -50,7 +50,8 @@ const SLOW_START_GROWTH: f64 = 0.5;
 /// seldom as one whose share is 100, and each probe costs a throttled request. Far smaller than
 /// the SDKs' 0.4, since the quota is shared by a fleet whose members all probe.
 pub const CUBIC_SCALE: f64 = 0.0005;
-/// How recently a request must have waited for a token for a clean answer to raise the rate.
+/// How recently a request must have been held back waiting for a token (counted from when its
+/// token came, so a wait longer than this counts too) for a clean answer to raise the rate.
 const LIMITED_WINDOW: Duration = Duration::from_secs(1);
 /// How many seconds of requests the bucket may hold: a batch starts with a burst of this many
 /// seconds' worth; short bursts keep a fleet's requests from piling onto the account's bucket
@@ -92,8 +93,10 @@ struct State {
     slow_start: bool,
     /// The last cut, and what the answers of the requests sent before it said since.
     last_cut: Option<Cut>,
-    /// When a request last had to wait for a token: the rate only grows while it is what
-    /// holds the requests back, not while the environment sends less than it allows.
+    /// Until when a request last had to wait for a token: the rate only grows while it is what
+    /// holds the requests back, not while the environment sends less than it allows. The end
+    /// of the wait, not its start: below one request per second a lone request waits longer
+    /// than [`LIMITED_WINDOW`], and its answer must still count as one the rate held back.
     last_wait: Option<Instant>,
 }
 
@@ -125,9 +128,10 @@ impl Limiter {
             state.tokens = (state.tokens - 1.0).max(0.0);
             return Ok(());
         }
-        state.last_wait = Some(now);
         let wait = Duration::from_secs_f64((1.0 - state.tokens) / state.rate);
-        Err(now + wait.max(Duration::from_micros(1)))
+        let until = now + wait.max(Duration::from_micros(1));
+        state.last_wait = Some(until);
+        Err(until)
     }
 
     /// A request sent at `sent_at` was answered, at `now`, without any throttle.
@@ -494,6 +498,35 @@ mod tests {
         assert!((at_k - 10.0).abs() < 0.01, "{at_k}");
         assert!(rate_at(k + 3.0) < 10.1, "flat near the old rate");
         assert!(rate_at(k + 70.0) > 20.0, "then probing faster");
+    }
+
+    /// One request at a time, each sent as soon as the limiter lets it and answered clean after
+    /// a round trip, for `seconds` from `start`: what a sender with one request ready does.
+    fn one_at_a_time(limiter: &Limiter, start: Instant, seconds: u64) {
+        let mut now = start;
+        while now < start + Duration::from_secs(seconds) {
+            if let Err(wake) = limiter.try_acquire(now) {
+                now = wake;
+                continue;
+            }
+            limiter.on_clean(now, now + RTT);
+            now += RTT;
+        }
+    }
+
+    #[test]
+    fn a_rate_below_one_request_a_second_grows_back_while_it_holds_a_lone_sender_back() {
+        // Cut from 1.2 requests per second to 0.84: a lone request waits 1.19 s for each token,
+        // longer than the window in which a wait counts as being held back.
+        let (limiter, start) = busy_at(1.2);
+        limiter.lock().slow_start = false;
+        limiter.on_throttle(start, start, 1.0);
+        assert!((limiter.rate() - 0.84).abs() < 1e-9, "{}", limiter.rate());
+        one_at_a_time(&limiter, start, 20);
+        // CUBIC's curve is at 1.16 twenty seconds after the cut (K is 39 s).
+        let expected = cubic(1.2, BETA, Duration::from_secs(20));
+        assert!((expected - 1.158).abs() < 0.001, "{expected}");
+        assert!(limiter.rate() > 1.15, "{}", limiter.rate());
     }
 
     #[test]
