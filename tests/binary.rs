@@ -3,21 +3,28 @@
 
 mod common;
 
+use std::collections::{HashSet, VecDeque};
+use std::ffi::OsString;
 use std::process::Stdio;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use cloudtrail_data_stand_in::fixtures::lambda_environment;
-use cloudtrail_data_stand_in::{InvocationResult, RuntimeApi, StandIn};
+use cloudtrail_data_stand_in::{Chaos, Fault, InvocationResult, RuntimeApi, StandIn};
 use common::*;
 use serde_json::{json, Value};
 use tokio::io::AsyncReadExt;
 use tokio::process::{Child, Command};
 
-const BINARY: &str = env!("CARGO_BIN_EXE_cloudtrail-lake-forwarder");
+/// The binary cargo built for these tests, or the one `FORWARDER_BINARY` names: the release
+/// build, attacked with the same tests (`FORWARDER_BINARY=target/release/cloudtrail-lake-forwarder`).
+fn binary() -> OsString {
+    std::env::var_os("FORWARDER_BINARY")
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_cloudtrail-lake-forwarder").into())
+}
 
 /// The binary with a Lambda-like environment that can only reach the two stand-ins.
 fn function(runtime_api: &str, stand_in: &StandIn) -> Command {
-    let mut command = Command::new(BINARY);
+    let mut command = Command::new(binary());
     command
         .env_clear()
         .envs(lambda_environment(runtime_api, stand_in))
@@ -387,4 +394,89 @@ async fn every_record_in_the_answer_has_a_warn_line_with_its_code_and_reason() {
         assert_eq!(line["fields"]["code"], code, "{line}");
         assert!(!line["fields"]["reason"].as_str().unwrap().is_empty(), "{line}");
     }
+}
+
+/// A Lambda deadline (epoch ms) `budget` from now.
+fn deadline_in(budget: Duration) -> u64 {
+    (SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + budget).as_millis() as u64
+}
+
+/// The binary drains a standard queue through the runtime loop, each invocation with a real
+/// deadline, against a stand-in that hangs, throttles, answers 500 and drops connections before
+/// and after storing (each at least once, then at random), fails and throttles single events,
+/// quotes events' content back in its error messages, and refuses every request holding one
+/// event. As Lambda does, every message an answer names comes back, up to its receive count,
+/// and the others are deleted: each deleted message's event must be stored, only the refused
+/// message may end in the dead-letter queue, and the logs must never hold an event's content.
+#[tokio::test]
+async fn the_binary_drains_a_queue_through_hangs_throttles_drops_and_content_quoted_back() {
+    const MESSAGES: usize = 600;
+    const BATCH: usize = 100;
+    const MAX_RECEIVE_COUNT: usize = 5;
+    let poison = "message-0250";
+    let stand_in = stand_in().await;
+    for fault in [Fault::Hang, Fault::ServerError, Fault::DropBeforeStore, Fault::DropAfterStore] {
+        stand_in.push_fault(fault);
+    }
+    stand_in.set_chaos(Chaos {
+        seed: 0x2026_1205,
+        throttle: 0.0,
+        server_error: 0.05,
+        drop_before_store: 0.05,
+        drop_after_store: 0.05,
+        event_failure: 0.02,
+        event_throttle: 0.0,
+        max_latency: Duration::from_millis(20),
+    });
+    stand_in.fail_event("message-0007", "InternalFailure", 2);
+    stand_in.refuse_requests_containing(poison, "ValidationException");
+    let runtime = RuntimeApi::start().await.unwrap();
+    let child = function(&runtime.address(), &stand_in).spawn().unwrap();
+
+    let mut queue: VecDeque<(String, usize)> =
+        (0..MESSAGES).map(|i| (format!("message-{i:04}"), 0)).collect();
+    let mut dead_letters = Vec::new();
+    let mut invocations = 0;
+    while !queue.is_empty() && invocations < 100 {
+        invocations += 1;
+        // Throttles are not drawn at random: each one cuts the environment's rate for tens of
+        // seconds (tests/chaos.rs says why), so one of each kind comes with the last batch.
+        if invocations == MESSAGES / BATCH {
+            stand_in.push_fault(Fault::Throttle);
+            stand_in.fail_event("message-0550", "Throttling", 1);
+        }
+        let batch: Vec<(String, usize)> = queue.drain(..queue.len().min(BATCH)).collect();
+        let event = records(batch.iter().map(|(id, _)| sqs_record(id, &audit_json(id))).collect());
+        let request = runtime.invoke(&event, deadline_in(Duration::from_secs(4)));
+        let answer = runtime.result(&request, Duration::from_secs(30)).await;
+        let Some(InvocationResult::Response(answer)) = answer else {
+            panic!("invocation {invocations} had no answer: {answer:?}");
+        };
+        let named: HashSet<&str> = answer["batchItemFailures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|failure| failure["itemIdentifier"].as_str().unwrap())
+            .collect();
+        let stored: HashSet<String> = stand_in.stored().into_iter().map(|event| event.id).collect();
+        for (id, receives) in batch {
+            if !named.contains(id.as_str()) {
+                assert!(stored.contains(&id), "{id} was deleted but its event was never stored");
+            } else if receives + 1 == MAX_RECEIVE_COUNT {
+                dead_letters.push(id);
+            } else {
+                queue.push_back((id, receives + 1));
+            }
+        }
+    }
+    let logs = output_of(child).await;
+    assert!(queue.is_empty(), "{} messages left after {invocations} invocations: {logs}", queue.len());
+    assert_eq!(dead_letters, [poison]);
+    assert!(stand_in.not_stored([poison]) == [poison]);
+    let faults = stand_in.faults_met();
+    assert!(faults.throttle > 0 && faults.server_error > 0 && faults.hang == 1, "{faults:?}");
+    assert!(faults.drop_before_store > 0 && faults.drop_after_store > 0, "{faults:?}");
+    assert!(faults.event_throttle > 0 && faults.event_failure > 0, "{faults:?}");
+    assert!(!logs.contains("alice@example.com") && !logs.contains("RefundIssued"), "{logs}");
+    assert!(logs.contains("ValidationException") && logs.contains(poison), "the refusal is named: {logs}");
 }
