@@ -340,7 +340,6 @@ async fn a_continuation_sqs_refuses_or_never_answers_leaves_the_message_to_come_
 /// next invocation's event, until the object is done; every event stored once.
 #[tokio::test]
 async fn an_object_continues_across_processes_through_the_runtime_loop_storing_each_event_once() {
-    use cloudtrail_data_stand_in::fixtures::{lambda_environment, object_environment};
     use cloudtrail_data_stand_in::{InvocationResult, RuntimeApi};
 
     let stands = stands().await;
@@ -353,23 +352,15 @@ async fn an_object_continues_across_processes_through_the_runtime_loop_storing_e
         processes += 1;
         assert!(processes < 40, "the object never finished");
         let runtime = RuntimeApi::start().await.unwrap();
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_cloudtrail-lake-forwarder"))
-            .env_clear()
-            .envs(lambda_environment(&runtime.address(), &stands.cloudtrail))
-            .envs(object_environment(&stands.s3, &stands.sqs))
-            .env("S3_OBJECTS", BUCKET)
-            .env("EVENT_MAPPING", "preset:github")
+        let mut child = object_function(&runtime, &stands)
             // 15 requests at 5 a second: more than one 2 s invocation, however fast the machine.
             .env("MAX_REQUESTS_PER_SECOND", "5")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .kill_on_drop(true)
             .spawn()
             .unwrap();
         let sent_before = stands.sqs.sent().len();
-        let now_ms =
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
-        let answer = runtime.result(&runtime.invoke(&event, now_ms + 2_000), Duration::from_secs(30)).await;
+        let answer = runtime
+            .result(&runtime.invoke(&event, deadline_ms(Duration::from_secs(2))), Duration::from_secs(30))
+            .await;
         child.kill().await.ok();
         assert_eq!(answer, Some(InvocationResult::Response(json!({"batchItemFailures": []}))));
         let continuations = stands.sqs.sent_since(sent_before);
@@ -448,4 +439,109 @@ async fn a_versioned_object_is_read_at_the_version_announced_not_the_latest() {
     assert_eq!(forward(&forwarder, event, None).await, Vec::<String>::new());
     assert_eq!(stands.s3.requests()[0].version_id, first.version_id);
     assert_eq!(stored_ids(&stands), ["doc0000000000000000001"]);
+}
+
+/// A gzip bomb: `inflated` bytes of one line with no end, as `inflated / 4 MiB` copies of one
+/// small gzip member (each about 4 KB), then `after` good lines.
+fn gzip_bomb(inflated: usize, after: &[String]) -> Vec<u8> {
+    const CHUNK: usize = 4 << 20;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(&vec![b'x'; CHUNK]).unwrap();
+    let member = encoder.finish().unwrap();
+    let mut out = gzip_lines(&[r#"{"note":""#.to_owned()], 1);
+    out.truncate(0);
+    let mut start = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    start.write_all(br#"{"note":""#).unwrap();
+    out.extend(start.finish().unwrap());
+    for _ in 0..inflated / CHUNK {
+        out.extend_from_slice(&member);
+    }
+    let mut tail: Vec<String> = vec![String::new()];
+    tail.extend(after.iter().cloned());
+    out.extend(gzip_lines(&tail, 1));
+    out
+}
+
+/// The binary cargo built for these tests, or the one `FORWARDER_BINARY` names (the release
+/// build), reading objects from `BUCKET` with the GitHub preset through the runtime loop.
+fn object_function(
+    runtime: &cloudtrail_data_stand_in::RuntimeApi,
+    stands: &Stands,
+) -> tokio::process::Command {
+    use cloudtrail_data_stand_in::fixtures::{lambda_environment, object_environment};
+    let binary = std::env::var_os("FORWARDER_BINARY")
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_cloudtrail-lake-forwarder").into());
+    let mut command = tokio::process::Command::new(binary);
+    command
+        .env_clear()
+        .envs(lambda_environment(&runtime.address(), &stands.cloudtrail))
+        .envs(object_environment(&stands.s3, &stands.sqs))
+        .env("S3_OBJECTS", BUCKET)
+        .env("EVENT_MAPPING", "preset:github")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true);
+    command
+}
+
+/// The deadline `budget` from now, in epoch milliseconds, as the Runtime API gives it.
+fn deadline_ms(budget: Duration) -> u64 {
+    (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap() + budget).as_millis() as u64
+}
+
+/// The peak resident memory of process `pid` so far, in KiB (`VmHWM`).
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|line| line.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// Gzip bombs through the runtime loop: lines that never end, from a few KB of gzip per 4 MiB.
+/// With time to read it, 256 MiB of one line is skipped as too long without being held (the
+/// process stays small), the ten lines after it are ingested and the message is done; given a
+/// second and a half for 4 GiB, the binary answers before its deadline and reports the message,
+/// having stored nothing.
+#[tokio::test]
+async fn a_gzip_bomb_s_endless_line_is_skipped_unheld_and_what_follows_is_ingested() {
+    use cloudtrail_data_stand_in::{InvocationResult, RuntimeApi};
+
+    let stands = stands().await;
+    let lines: Vec<String> = (0..10).map(github_line).collect();
+    let object = |key: &str, inflated: usize| {
+        let bomb = gzip_bomb(inflated, &lines);
+        assert!(bomb.len() < inflated / 900, "{}", bomb.len());
+        let object = stands.s3.put_object(BUCKET, key, bomb);
+        records(vec![notification_message("m-1", &event_notification([&object]))])
+    };
+    let invoke = |event: Value, budget: Duration| {
+        let stands = &stands;
+        async move {
+            let runtime = RuntimeApi::start().await.unwrap();
+            let mut child = object_function(&runtime, stands).spawn().unwrap();
+            let started = std::time::Instant::now();
+            let answer =
+                runtime.result(&runtime.invoke(&event, deadline_ms(budget)), Duration::from_secs(90)).await;
+            let took = started.elapsed();
+            let peak = peak_rss_kib(child.id().unwrap());
+            child.kill().await.ok();
+            (answer, took, peak)
+        }
+    };
+
+    let budget = Duration::from_millis(1_500);
+    let (answer, took, _) = invoke(object("2026/12/05/4-gib.json.log.gz", 4 << 30), budget).await;
+    assert_eq!(
+        answer,
+        Some(InvocationResult::Response(json!({"batchItemFailures": [{"itemIdentifier": "m-1"}]})))
+    );
+    assert!(took < budget, "answered after {took:?}");
+    assert_eq!(stands.cloudtrail.stored().len(), 0);
+
+    let (answer, took, peak) =
+        invoke(object("2026/12/05/256-mib.json.log.gz", 256 << 20), Duration::from_secs(60)).await;
+    assert_eq!(answer, Some(InvocationResult::Response(json!({"batchItemFailures": []}))));
+    assert_each_stored_once(&stands, 10);
+    assert!(stands.sqs.sent().is_empty(), "no continuation");
+    println!("256 MiB line skipped in {took:?}, peak RSS {peak} KiB");
+    assert!(peak < 64 << 10, "peak RSS {peak} KiB");
 }
