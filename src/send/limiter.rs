@@ -249,17 +249,22 @@ impl Cut {
         self.max_rate * self.share() / self.curve_beta()
     }
 
-    /// The rate CUBIC's curve gives `since_cut` after this cut.
+    /// The rate CUBIC's curve gives `since_cut` after this cut. It starts at the rate the cut
+    /// leaves, as RFC 9438 has it: fast convergence lowers only where it returns to, and a cut
+    /// that the floor holds up starts at the floor. (With `K` from `β W_max`, as in RFC 8312,
+    /// the curve started below the rate in both cases, which then sat flat until the curve
+    /// caught up: 6 s after fast convergence, 70 s at the floor.)
     fn cubic(&self, since_cut: Duration) -> f64 {
-        cubic(self.max_rate(), self.curve_beta(), since_cut)
+        let start = self.rate();
+        cubic(self.max_rate().max(start), start, since_cut)
     }
 }
 
 /// CUBIC's window: `C (t - K)³ + W_max`, where `K` is the time it takes to grow back to
-/// `W_max` from `β W_max`.
-fn cubic(max_rate: f64, beta: f64, since_cut: Duration) -> f64 {
+/// `W_max` from `start`.
+fn cubic(max_rate: f64, start: f64, since_cut: Duration) -> f64 {
     let scale = CUBIC_SCALE * max_rate / ACCOUNT_QUOTA;
-    let k = (max_rate * (1.0 - beta) / scale).cbrt();
+    let k = ((max_rate - start) / scale).cbrt();
     let t = since_cut.as_secs_f64() - k;
     scale * t * t * t + max_rate
 }
@@ -524,9 +529,37 @@ mod tests {
         assert!((limiter.rate() - 0.84).abs() < 1e-9, "{}", limiter.rate());
         one_at_a_time(&limiter, start, 20);
         // CUBIC's curve is at 1.16 twenty seconds after the cut (K is 39 s).
-        let expected = cubic(1.2, BETA, Duration::from_secs(20));
+        let expected = cubic(1.2, 0.84, Duration::from_secs(20));
         assert!((expected - 1.158).abs() < 0.001, "{expected}");
         assert!(limiter.rate() > 1.15, "{}", limiter.rate());
+    }
+
+    #[test]
+    fn the_curve_starts_where_the_cut_leaves_the_rate_after_fast_convergence_and_at_the_floor() {
+        // Cut from 10 while growing back below where the last cut was (12): fast convergence
+        // lowers where the curve returns to, not where it starts.
+        let (limiter, start) = busy_at(12.0);
+        limiter.lock().slow_start = false;
+        limiter.on_throttle(start, start, 1.0);
+        limiter.lock().rate = 10.0;
+        let cut_at = at(start, 5_000);
+        limiter.on_throttle(cut_at, cut_at, 1.0);
+        assert!((limiter.rate() - 7.0).abs() < 1e-9, "{}", limiter.rate());
+        let cut = limiter.lock().last_cut.clone().unwrap();
+        assert!((cut.cubic(Duration::ZERO) - 7.0).abs() < 1e-9, "{}", cut.cubic(Duration::ZERO));
+        assert!(cut.cubic(Duration::from_secs(3)) > 7.05, "{}", cut.cubic(Duration::from_secs(3)));
+        // The return point is 8.5, reached in K = ((8.5 - 7) / scale)^(1/3) = 33 s.
+        let k = (1.5 / (CUBIC_SCALE * 8.5 / ACCOUNT_QUOTA)).cbrt();
+        assert!((cut.cubic(Duration::from_secs_f64(k)) - 8.5).abs() < 1e-9);
+        // A cold environment throttled at two requests per second is left at the floor; its
+        // curve starts there and grows, where it sat flat for 70 s below the floor.
+        let (limiter, start) = busy(None);
+        limiter.on_throttle(start, start, 1.0);
+        assert_eq!(limiter.rate(), MIN_RATE);
+        let cut = limiter.lock().last_cut.clone().unwrap();
+        assert_eq!(cut.cubic(Duration::ZERO), MIN_RATE);
+        one_at_a_time(&limiter, start, 30);
+        assert!(limiter.rate() > 0.55, "{}", limiter.rate());
     }
 
     #[test]
