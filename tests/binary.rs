@@ -4,9 +4,8 @@
 mod common;
 
 use std::collections::{HashSet, VecDeque};
-use std::ffi::OsString;
 use std::process::Stdio;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use cloudtrail_data_stand_in::fixtures::lambda_environment;
 use cloudtrail_data_stand_in::{Chaos, Fault, InvocationResult, RuntimeApi, StandIn};
@@ -15,16 +14,9 @@ use serde_json::{json, Value};
 use tokio::io::AsyncReadExt;
 use tokio::process::{Child, Command};
 
-/// The binary cargo built for these tests, or the one `FORWARDER_BINARY` names: the release
-/// build, attacked with the same tests (`FORWARDER_BINARY=target/release/cloudtrail-lake-forwarder`).
-fn binary() -> OsString {
-    std::env::var_os("FORWARDER_BINARY")
-        .unwrap_or_else(|| env!("CARGO_BIN_EXE_cloudtrail-lake-forwarder").into())
-}
-
 /// The binary with a Lambda-like environment that can only reach the two stand-ins.
 fn function(runtime_api: &str, stand_in: &StandIn) -> Command {
-    let mut command = Command::new(binary());
+    let mut command = Command::new(forwarder_binary());
     command
         .env_clear()
         .envs(lambda_environment(runtime_api, stand_in))
@@ -396,9 +388,17 @@ async fn every_record_in_the_answer_has_a_warn_line_with_its_code_and_reason() {
     }
 }
 
-/// A Lambda deadline (epoch ms) `budget` from now.
-fn deadline_in(budget: Duration) -> u64 {
-    (SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + budget).as_millis() as u64
+/// Reads the child's stdout and stderr as it writes them, so that a run that logs more than a
+/// pipe holds never blocks on it; the output is there once the child is stopped.
+fn draining(mut child: Child) -> (Child, tokio::task::JoinHandle<String>) {
+    let (mut stdout, mut stderr) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let output = tokio::spawn(async move {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let _ = tokio::join!(stdout.read_to_end(&mut out), stderr.read_to_end(&mut err));
+        out.extend(err);
+        String::from_utf8_lossy(&out).into_owned()
+    });
+    (child, output)
 }
 
 /// The binary drains a standard queue through the runtime loop, each invocation with a real
@@ -431,7 +431,7 @@ async fn the_binary_drains_a_queue_through_hangs_throttles_drops_and_content_quo
     stand_in.fail_event("message-0007", "InternalFailure", 2);
     stand_in.refuse_requests_containing(poison, "ValidationException");
     let runtime = RuntimeApi::start().await.unwrap();
-    let child = function(&runtime.address(), &stand_in).spawn().unwrap();
+    let (mut child, output) = draining(function(&runtime.address(), &stand_in).spawn().unwrap());
 
     let mut queue: VecDeque<(String, usize)> =
         (0..MESSAGES).map(|i| (format!("message-{i:04}"), 0)).collect();
@@ -447,7 +447,7 @@ async fn the_binary_drains_a_queue_through_hangs_throttles_drops_and_content_quo
         }
         let batch: Vec<(String, usize)> = queue.drain(..queue.len().min(BATCH)).collect();
         let event = records(batch.iter().map(|(id, _)| sqs_record(id, &audit_json(id))).collect());
-        let request = runtime.invoke(&event, deadline_in(Duration::from_secs(4)));
+        let request = runtime.invoke(&event, deadline_in(Duration::from_secs(8)));
         let answer = runtime.result(&request, Duration::from_secs(30)).await;
         let Some(InvocationResult::Response(answer)) = answer else {
             panic!("invocation {invocations} had no answer: {answer:?}");
@@ -469,14 +469,16 @@ async fn the_binary_drains_a_queue_through_hangs_throttles_drops_and_content_quo
             }
         }
     }
-    let logs = output_of(child).await;
+    child.start_kill().ok();
+    let logs = output.await.unwrap();
     assert!(queue.is_empty(), "{} messages left after {invocations} invocations: {logs}", queue.len());
     assert_eq!(dead_letters, [poison]);
-    assert!(stand_in.not_stored([poison]) == [poison]);
+    assert_eq!(stand_in.not_stored([poison]), [poison]);
     let faults = stand_in.faults_met();
     assert!(faults.throttle > 0 && faults.server_error > 0 && faults.hang == 1, "{faults:?}");
     assert!(faults.drop_before_store > 0 && faults.drop_after_store > 0, "{faults:?}");
     assert!(faults.event_throttle > 0 && faults.event_failure > 0, "{faults:?}");
-    assert!(!logs.contains("alice@example.com") && !logs.contains("RefundIssued"), "{logs}");
+    // What the stand-in quotes back: the first 120 characters of eventData, keys in order.
+    assert!(!logs.contains("RefundIssued") && !logs.contains("payments.example.com"), "{logs}");
     assert!(logs.contains("ValidationException") && logs.contains(poison), "the refusal is named: {logs}");
 }

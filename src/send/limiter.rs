@@ -243,10 +243,10 @@ impl Cut {
         self.beta.max(BETA)
     }
 
-    /// The rate CUBIC grows back towards, lowered with the share so that CUBIC's curve starts
-    /// where the cut leaves the rate.
+    /// The rate CUBIC grows back towards (its W_max), lowered with the share as the cut is;
+    /// never below the rate the cut leaves, which the floor may hold above it.
     fn max_rate(&self) -> f64 {
-        self.max_rate * self.share() / self.curve_beta()
+        (self.max_rate * self.share() / self.curve_beta()).max(self.rate())
     }
 
     /// The rate CUBIC's curve gives `since_cut` after this cut. It starts at the rate the cut
@@ -255,8 +255,7 @@ impl Cut {
     /// the curve started below the rate in both cases, which then sat flat until the curve
     /// caught up: 6 s after fast convergence, 70 s at the floor.)
     fn cubic(&self, since_cut: Duration) -> f64 {
-        let start = self.rate();
-        cubic(self.max_rate().max(start), start, since_cut)
+        cubic(self.max_rate(), self.rate(), since_cut)
     }
 }
 

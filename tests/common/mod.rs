@@ -186,3 +186,15 @@ pub fn reported(answer: &cloudtrail_lake_forwarder::Answer) -> Vec<String> {
         .map(|failure| failure["itemIdentifier"].as_str().expect("a non-empty identifier").to_owned())
         .collect()
 }
+
+/// The binary cargo built for the tests, or the one `FORWARDER_BINARY` names: the release build,
+/// attacked with the same tests (`FORWARDER_BINARY=target/release/cloudtrail-lake-forwarder`).
+pub fn forwarder_binary() -> std::ffi::OsString {
+    std::env::var_os("FORWARDER_BINARY")
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_cloudtrail-lake-forwarder").into())
+}
+
+/// A Lambda deadline `budget` from now, in epoch milliseconds, as the Runtime API gives it.
+pub fn deadline_in(budget: std::time::Duration) -> u64 {
+    (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap() + budget).as_millis() as u64
+}
