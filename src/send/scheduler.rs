@@ -314,7 +314,6 @@ impl<'s, 'd, C: Channel> Scheduler<'s, 'd, C> {
                 Ok(()) => self.decide(index, Outcome::Ingested),
                 Err(failure) if failure.transient => {
                     throttled += usize::from(failure.is_throttling());
-                    self.report.throttled_events += usize::from(failure.is_throttling());
                     again.push(index);
                     self.last_failure.insert(index, failure.clone());
                     last = Some(failure);
@@ -322,6 +321,7 @@ impl<'s, 'd, C: Channel> Scheduler<'s, 'd, C> {
                 Err(Failure { code, transient }) => self.decide(index, Outcome::Failed { code, transient }),
             }
         }
+        self.report.throttled_events += throttled;
         match throttled {
             0 => self.limiter.on_clean(sent_at, now),
             throttled => self.limiter.on_throttle(sent_at, now, throttled as f64 / events as f64),
