@@ -364,12 +364,7 @@ async fn every_record_in_the_answer_has_a_warn_line_with_its_code_and_reason() {
     let (result, logs) = run_once(&stand_in, &[], &batch).await;
 
     let Some(InvocationResult::Response(answer)) = result else { panic!("{logs}") };
-    let named: Vec<&str> = answer["batchItemFailures"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["itemIdentifier"].as_str().unwrap())
-        .collect();
+    let named = named(&answer);
     assert_eq!(named, ["f-2", "f-3", "f-4"]);
     let warnings: Vec<Value> = logs
         .lines()
@@ -386,6 +381,12 @@ async fn every_record_in_the_answer_has_a_warn_line_with_its_code_and_reason() {
         assert_eq!(line["fields"]["code"], code, "{line}");
         assert!(!line["fields"]["reason"].as_str().unwrap().is_empty(), "{line}");
     }
+}
+
+/// The records a batch answer names, in its order.
+fn named(answer: &Value) -> Vec<&str> {
+    let failures = answer["batchItemFailures"].as_array().expect("a batch answer");
+    failures.iter().map(|failure| failure["itemIdentifier"].as_str().unwrap()).collect()
 }
 
 /// Reads the child's stdout and stderr as it writes them, so that a run that logs more than a
@@ -452,12 +453,7 @@ async fn the_binary_drains_a_queue_through_hangs_throttles_drops_and_content_quo
         let Some(InvocationResult::Response(answer)) = answer else {
             panic!("invocation {invocations} had no answer: {answer:?}");
         };
-        let named: HashSet<&str> = answer["batchItemFailures"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|failure| failure["itemIdentifier"].as_str().unwrap())
-            .collect();
+        let named: HashSet<&str> = named(&answer).into_iter().collect();
         let stored: HashSet<String> = stand_in.stored().into_iter().map(|event| event.id).collect();
         for (id, receives) in batch {
             if !named.contains(id.as_str()) {
